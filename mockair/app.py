@@ -1,0 +1,58 @@
+"""``create_app(settings)``: the only wiring module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from mockair.catalog import load_catalog
+from mockair.errors import ApiError, api_error_handler, http_exception_handler
+from mockair.settings import Settings
+from mockair.state import ServerState
+from mockair.state.admin import load_startup_files
+from mockair.state.clock import VirtualClock
+from mockair.surfaces import all_routes
+from mockair.surfaces.openapi import build_openapi
+from mockair.web.middleware import PipelineMiddleware
+from mockair.web.validation import load_schemas
+
+
+def build_state(settings: Settings) -> ServerState:
+    """The per-server state; raises ``ConfigError`` when a keys or stubs file is bad."""
+    state = ServerState(
+        settings=settings,
+        catalog=load_catalog(settings.fixtures_dir, settings.schemas_dir),
+        schemas=load_schemas(settings.schemas_dir),
+        clock=VirtualClock(settings.epoch, settings.clock_speed),
+    )
+    load_startup_files(state)
+    return state
+
+
+def create_app(settings: Settings | None = None, **options: Any) -> Starlette:
+    """The mockair ASGI app, built from ``settings`` (or from ``Settings`` keyword options).
+
+    Everything per-server hangs on ``app.state.mockair`` (a :class:`ServerState`), so several
+    apps with different settings can live in one process.
+    """
+    if settings is None:
+        settings = Settings.from_options(**options)
+    elif options:
+        settings = settings.replace(**options)
+    state = build_state(settings)
+    routes = all_routes()
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(PipelineMiddleware, state=state)],
+        exception_handlers={
+            ApiError: api_error_handler,
+            HTTPException: http_exception_handler,
+        },
+    )
+    app.router.redirect_slashes = False
+    app.state.mockair = state
+    app.state.openapi = build_openapi(routes, state.schemas)
+    return app

@@ -1,0 +1,40 @@
+"""Compact JSON in and out (CONTRACT §2.4): separators without spaces, UTF-8, keys in order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON bytes, non-ASCII not escaped, dict order kept."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        # orjson refuses integers beyond 64 bits; the standard library does not.
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def dumps_str(value: Any) -> str:
+    return dumps(value).decode()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; raises ``ValueError`` for anything that is not strict JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses very large integers and deep nesting; the standard library decides which
+    # of those are still JSON (RecursionError is the deep-nesting case).
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
+        raise ValueError(str(exc)) from None

@@ -1,0 +1,106 @@
+"""Per-server mutable state, built from one ``Settings`` (no HTTP objects, no module globals)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mockair import jsonio
+from mockair.catalog import Catalog
+from mockair.settings import Settings
+from mockair.state.clock import VirtualClock
+from mockair.state.ids import GLOBAL_SCOPE, IdSequences
+from mockair.state.journal import Journal
+from mockair.state.keys import KeyRegistry
+from mockair.state.media import MediaStore
+from mockair.state.stubs import RuleStore
+
+if TYPE_CHECKING:
+    from mockair.web.validation import SchemaSet
+
+
+class ConfigError(Exception):
+    """A keys or stubs file that cannot be loaded (the CLI exits 1 with this message)."""
+
+
+@dataclass
+class InternalErrorRecord:
+    seq: int
+    request_id: str
+    scope: str | None
+    method: str
+    path: str
+    traceback: str
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    catalog: Catalog
+    schemas: SchemaSet
+    clock: VirtualClock
+    ids: IdSequences = field(init=False)
+    keys: KeyRegistry = field(init=False)
+    journal: Journal = field(init=False)
+    media: MediaStore = field(init=False)
+    stubs: RuleStore = field(init=False)
+    faults: RuleStore = field(init=False)
+    # Diagnostics of mockair bugs, kept across resets so the pytest plugin can report them.
+    internal_errors: list[InternalErrorRecord] = field(default_factory=list)
+    internal_error_seq: int = 0
+    cache: dict[str, Any] = field(init=False)  # derived bytes, e.g. the serialised model list
+    started_real: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self._build()
+
+    def _build(self) -> None:
+        settings = self.settings
+        self.ids = IdSequences(settings.seed)
+        self.keys = KeyRegistry(strict=settings.strict_keys)
+        self.journal = Journal(settings.journal_size)
+        self.media = MediaStore(settings.media_max_mb * 1024 * 1024)
+        self.stubs = RuleStore("stub")
+        self.faults = RuleStore("fault")
+        self.cache = {}
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def reset_all(self) -> None:
+        """Global reset (CONTRACT §4.3): everything rebuilt, files reloaded, clock restarted."""
+        permanent = [item for item in self.media._items.values() if not item.expires]
+        self.clock = VirtualClock(self.clock.epoch, self.settings.clock_speed)
+        self._build()
+        for item in permanent:
+            self.media.put(item)
+
+    def reset_scope(self, scope: str) -> None:
+        """Scoped reset: that account's state only; the clock is untouched."""
+        self.journal.clear(scope)
+        self.stubs.clear(scope)
+        self.faults.clear(scope)
+        self.media.clear(scope)
+        self.ids.reset_scope(scope)
+        for record in self.keys.in_scope(scope):
+            self.keys.usage.pop(record.key, None)
+        self.keys.usage.pop(scope, None)
+
+    def record_internal_error(self, **fields: Any) -> None:
+        self.internal_error_seq += 1
+        self.internal_errors.append(InternalErrorRecord(seq=self.internal_error_seq, **fields))
+        del self.internal_errors[:-100]
+
+
+def read_json_file(path: str | Path, what: str) -> Any:
+    try:
+        return jsonio.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{what} file {path} is not valid JSON: {exc}") from None
+
+
+__all__ = ["GLOBAL_SCOPE", "ConfigError", "InternalErrorRecord", "ServerState", "read_json_file"]

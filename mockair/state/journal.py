@@ -1,0 +1,188 @@
+"""The bounded request journal (CONTRACT §4.8), written once per request after the response.
+
+Entries keep raw captured bytes and are rendered to JSON only when somebody reads them, so the
+hot path pays for a deque append and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockair import jsonio
+from mockair.state.keys import mask
+
+BODY_CAP = 64 * 1024
+REDACTED_HEADERS = ("authorization", "x-api-key")
+
+
+def _captured_json(data: bytes | None, size: int) -> Any:
+    if data is None:
+        return None
+    if size > BODY_CAP:
+        return {"truncated": True, "size": size, "sha256": hashlib.sha256(data).hexdigest()}
+    try:
+        return jsonio.loads(data)
+    except ValueError:
+        return None
+
+
+def redact_header(name: str, value: str) -> str:
+    if name == "authorization":
+        scheme, _, rest = value.partition(" ")
+        return f"{scheme} {mask(rest.strip())}" if rest else mask(value) or ""
+    if name == "x-api-key":
+        return mask(value.strip()) or ""
+    return value
+
+
+@dataclass
+class Entry:
+    id: str
+    request_id: str
+    time: float
+    method: str
+    path: str
+    query: dict[str, Any]
+    key: str | None
+    scope: str | None
+    tier: str | None
+    headers: dict[str, str]
+    model: str | None = None
+    request_body: bytes | None = None
+    request_body_json: Any = None
+    request_size: int = 0
+    form: dict[str, Any] | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    stream: bool = False
+    status: int = 0
+    response_type: str | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes | None = None
+    response_size: int = 0
+    events: list[str] | None = None
+    events_truncated: bool = False
+    usage: dict[str, Any] | None = None
+    cost_cents: str | None = None
+    stub_id: str | None = None
+    fault_id: str | None = None
+    error_code: str | None = None
+    duration_ms: float = 0.0
+    traceback: str | None = None
+
+    def request_body_view(self) -> Any:
+        if self.form is not None:
+            return self.form
+        if self.request_body_json is not None and self.request_size <= BODY_CAP:
+            return self.request_body_json
+        return _captured_json(self.request_body, self.request_size)
+
+    def response_body_view(self) -> Any:
+        kind = (self.response_type or "").split(";")[0].strip()
+        if kind != "application/json" or self.events is not None:
+            return None
+        return _captured_json(self.response_body, self.response_size)
+
+    def as_dict(self) -> dict[str, Any]:
+        events = self.events
+        if events is not None and self.events_truncated:
+            events = [*events, "…truncated"]
+        return {
+            "id": self.id,
+            "request_id": self.request_id,
+            "time": round(self.time, 6),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "key": mask(self.key),
+            "scope": self.scope if self.scope in (None, "anonymous") else mask(self.scope),
+            "tier": self.tier,
+            "model": self.model,
+            "headers": self.headers,
+            "body": self.request_body_view(),
+            "files": self.files,
+            "stream": self.stream,
+            "status": self.status,
+            "response": {
+                "content_type": self.response_type,
+                "headers": self.response_headers,
+                "body": self.response_body_view(),
+                "size": self.response_size,
+                "events": events,
+            },
+            "usage": self.usage,
+            "cost_cents": self.cost_cents,
+            "stub_id": self.stub_id,
+            "fault_id": self.fault_id,
+            "error_code": self.error_code,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+def _path_matches(pattern: str, path: str) -> bool:
+    if pattern.endswith("*"):
+        return path.startswith(pattern[:-1])
+    return path == pattern
+
+
+class Journal:
+    """A ring of the last ``size`` entries, with lookup by id."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: deque[Entry] = deque()
+        self._by_id: dict[str, Entry] = {}
+
+    def write(self, entry: Entry) -> None:
+        if len(self._entries) >= self.size:
+            old = self._entries.popleft()
+            self._by_id.pop(old.id, None)
+        self._entries.append(entry)
+        self._by_id[entry.id] = entry
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def select(
+        self,
+        *,
+        scope: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        model: str | None = None,
+        since: float | None = None,
+    ) -> list[Entry]:
+        out: Iterable[Entry] = self._entries
+        if scope is not None:
+            out = (e for e in out if e.scope == scope)
+        if path is not None:
+            out = (e for e in out if _path_matches(path, e.path))
+        if method is not None:
+            upper = method.upper()
+            out = (e for e in out if e.method == upper)
+        if status is not None:
+            out = (e for e in out if e.status == status)
+        if model is not None:
+            out = (e for e in out if e.model == model)
+        if since is not None:
+            out = (e for e in out if e.time >= since)
+        return list(out)
+
+    def clear(self, scope: str | None = None) -> int:
+        if scope is None:
+            count = len(self._entries)
+            self._entries.clear()
+            self._by_id.clear()
+            return count
+        keep = deque(e for e in self._entries if e.scope != scope)
+        count = len(self._entries) - len(keep)
+        self._entries = keep
+        self._by_id = {e.id: e for e in keep}
+        return count

@@ -1,0 +1,67 @@
+"""Reading request bodies with limits (CONTRACT §2.6, §6): refused while streaming, never buffered
+whole past the limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+
+from mockair import jsonio
+from mockair.errors import ApiError, InvalidContentType, InvalidJson, PayloadTooLarge
+
+JSON_BODY_LIMIT = 32 * 1024 * 1024
+
+
+def _too_large(limit: int, param: str | None = None) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Request body exceeds the limit of {limit // (1024 * 1024)} MiB.", param=param
+    )
+
+
+def check_content_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ApiError("Invalid Content-Length header.", code="invalid_value") from None
+        if size > limit:
+            raise _too_large(limit)
+
+
+async def read_limited(request: Request, limit: int = JSON_BODY_LIMIT) -> bytes:
+    """The raw body; 413 as soon as the declared or the counted size passes ``limit``."""
+    check_content_length(request, limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError("Client disconnected while sending the body.") from None
+    return b"".join(chunks)
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/")
+
+
+def parse_json_object(request: Request, raw: bytes) -> dict[str, Any]:
+    """JSON whatever the Content-Type, except multipart (CONTRACT §2.6)."""
+    if is_multipart(request):
+        raise InvalidContentType(
+            "This route takes a JSON body; got multipart/form-data.", param=None
+        )
+    if not raw.strip():
+        raise InvalidJson("Request body is empty; expected a JSON object.")
+    try:
+        value = jsonio.loads(raw)
+    except ValueError:
+        raise InvalidJson("Request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise InvalidJson("Request body must be a JSON object.")
+    return value

@@ -1,0 +1,257 @@
+"""The outer pipeline (CONTRACT §2.2 step 1 and 12): request id, CORS, Date, latency, the
+catch-all 500, and the one place where the journal is written, after the response."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockair import jsonio
+from mockair.errors import InternalError
+from mockair.state import ServerState
+from mockair.state.ids import GLOBAL_SCOPE
+from mockair.state.journal import BODY_CAP, Entry, redact_header
+from mockair.web.context import RequestContext
+from mockair.web.headers import CORS_HEADERS, PREFLIGHT_HEADERS, HttpDate, valid_client_request_id
+
+logger = logging.getLogger("mockair")
+
+CONTROL_PREFIX = "/_mockair"
+MAX_LATENCY_MS = 60000
+JOURNAL_SKIP_HEADERS = ("date", "content-length", "x-request-id")
+
+
+class Capture:
+    """What the journal needs from the response, collected as it is sent."""
+
+    __slots__ = (
+        "body",
+        "content_type",
+        "events",
+        "events_size",
+        "events_truncated",
+        "headers",
+        "size",
+        "started",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.started = False
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.content_type = ""
+        self.body: bytes | None = None
+        self.size = 0
+        self.events: list[str] | None = None
+        self.events_size = 0
+        self.events_truncated = False
+
+    def start(self, message: Message) -> None:
+        self.started = True
+        self.status = message["status"]
+        self.headers = message.get("headers", [])
+        for name, value in self.headers:
+            if name == b"content-type":
+                self.content_type = value.decode("latin-1")
+                break
+        if self.content_type.startswith("text/event-stream"):
+            self.events = []
+
+    def chunk(self, body: bytes) -> None:
+        if not body:
+            return
+        self.size += len(body)
+        if self.events is not None:
+            self._events(body)
+        elif self.content_type.startswith("application/json"):
+            # Usually the whole JSON body arrives as one chunk; keep it by reference.
+            self.body = body if self.body is None else self.body + body
+
+    def _events(self, body: bytes) -> None:
+        assert self.events is not None
+        for line in body.decode("utf-8", "replace").split("\n"):
+            if line.startswith("data:"):
+                payload = line[5:].lstrip(" ")
+                if self.events_size + len(payload) > BODY_CAP:
+                    self.events_truncated = True
+                    continue
+                self.events_size += len(payload)
+                self.events.append(payload)
+
+
+class PipelineMiddleware:
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app = app
+        self.state = state
+        self.http_date = HttpDate()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        started = time.perf_counter()
+        headers = Headers(scope=scope)
+        # The journal id is always generated; the response echoes a valid client id instead.
+        journal_id = state.ids.mint(GLOBAL_SCOPE, "req_")
+        client_id = headers.get("x-request-id")
+        request_id = client_id if client_id and valid_client_request_id(client_id) else journal_id
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            # A trailing slash is tolerated everywhere, without redirects (CONTRACT §1.1).
+            path = path.rstrip("/") or "/"
+            scope = {**scope, "path": path}
+        method: str = scope["method"]
+        ctx = RequestContext(
+            journal_id=journal_id,
+            request_id=request_id,
+            started=started,
+            time=state.now(),
+            method=method,
+            path=path,
+            control=path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"),
+        )
+        scope["mockair.ctx"] = ctx
+        extra = [
+            (b"x-request-id", request_id.encode()),
+            (b"date", self.http_date(ctx.time)),
+            *CORS_HEADERS,
+        ]
+        capture = Capture()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+                capture.start(message)
+            elif message["type"] == "http.response.body":
+                capture.chunk(message.get("body", b""))
+            await send(message)
+
+        try:
+            if method == "OPTIONS":
+                await self._preflight(request_id, send_wrapper)
+            else:
+                latency = _latency_ms(headers.get("x-mockair-latency-ms"))
+                if latency and not ctx.control:
+                    await asyncio.sleep(latency / 1000)
+                await self.app(scope, receive, send_wrapper)
+        except Exception:
+            ctx.traceback = traceback.format_exc()
+            logger.error(
+                "internal error in %s %s (%s)\n%s", method, path, request_id, ctx.traceback
+            )
+            principal = ctx.principal
+            state.record_internal_error(
+                request_id=request_id,
+                scope=principal.scope if principal is not None else None,
+                method=method,
+                path=path,
+                traceback=ctx.traceback,
+            )
+            ctx.error_code = "internal_error"
+            await _answer_internal_error(capture, send_wrapper)
+        finally:
+            if not ctx.control:
+                state.journal.write(self._entry(ctx, scope, headers, capture))
+
+    async def _preflight(self, request_id: str, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [h for h in PREFLIGHT_HEADERS if h not in CORS_HEADERS],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    def _entry(
+        self, ctx: RequestContext, scope: Scope, headers: Headers, capture: Capture
+    ) -> Entry:
+        principal = ctx.principal
+        query: dict[str, Any] = {}
+        raw_query = scope.get("query_string", b"")
+        if raw_query:
+            from urllib.parse import parse_qsl
+
+            for name, value in parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True):
+                query[name] = redact_header("x-api-key", value) if name == "key" else value
+        body_json = ctx.body_json if ctx.form is None else None
+        return Entry(
+            id=ctx.journal_id,
+            request_id=ctx.request_id,
+            time=ctx.time,
+            method=ctx.method,
+            path=ctx.path,
+            query=query,
+            key=principal.key if principal is not None else None,
+            scope=principal.scope if principal is not None else None,
+            tier=principal.tier if principal is not None else None,
+            headers={name: redact_header(name, value) for name, value in headers.items()},
+            model=ctx.model,
+            request_body=ctx.body_bytes,
+            request_body_json=body_json,
+            request_size=len(ctx.body_bytes) if ctx.body_bytes is not None else 0,
+            form=ctx.form,
+            files=ctx.files,
+            stream=ctx.stream,
+            status=capture.status,
+            response_type=capture.content_type or None,
+            response_headers={
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in capture.headers
+                if name not in (b"content-type",)
+                and not name.startswith(b"access-control-")
+                and name.decode("latin-1") not in JOURNAL_SKIP_HEADERS
+            },
+            response_body=capture.body,
+            response_size=capture.size,
+            events=capture.events,
+            events_truncated=capture.events_truncated,
+            usage=ctx.usage,
+            cost_cents=ctx.cost_cents,
+            stub_id=ctx.stub_id,
+            fault_id=ctx.fault_id,
+            error_code=ctx.error_code,
+            duration_ms=(time.perf_counter() - ctx.started) * 1000,
+            traceback=ctx.traceback,
+        )
+
+
+def _latency_ms(value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        latency = int(value.strip())
+    except ValueError:
+        return 0
+    return latency if 0 <= latency <= MAX_LATENCY_MS else 0
+
+
+async def _answer_internal_error(capture: Capture, send: Send) -> None:
+    if capture.started:
+        # The response already began (a stream): nothing can be said any more but the end.
+        try:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except Exception:  # the connection may be gone already
+            logger.debug("could not close a broken response", exc_info=True)
+        return
+    error = InternalError()
+    body = jsonio.dumps(error.envelope())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
