@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import signal
 import socket
 import threading
 import time
@@ -131,6 +132,10 @@ class MockAir:
         """Serve in this thread until SIGINT/SIGTERM (the CLI's ``mockair serve``)."""
         server = self._prepare()
         print(f"mockair listening on {self.url} (seed {self.settings.seed})", flush=True)
+        # uvicorn re-raises the captured signal after a graceful shutdown, under the handler
+        # that was installed before it; a quiet handler there makes SIGINT/SIGTERM exit 0.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
         try:
             server.run(sockets=[self._socket])
         finally:

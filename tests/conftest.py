@@ -16,6 +16,8 @@ from starlette.testclient import TestClient
 
 from mockair import MockAir, Settings, create_app
 
+pytest_plugins = ["pytester"]
+
 EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 KEY = "sk-air-test-key-0001"
 
