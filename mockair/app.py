@@ -15,8 +15,8 @@ from mockair.state import ServerState
 from mockair.state.admin import load_startup_files
 from mockair.state.clock import VirtualClock
 from mockair.surfaces import all_routes
-from mockair.surfaces.openapi import build_openapi
 from mockair.web.middleware import PipelineMiddleware
+from mockair.web.router import RouteTable
 from mockair.web.validation import load_schemas
 
 
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, **options: Any) -> Starlette:
             HTTPException: http_exception_handler,
         },
     )
-    app.router.redirect_slashes = False
+    # Routes are found by dictionary first (mockair.web.router); no slash redirects either way.
+    app.router = RouteTable(routes)  # type: ignore[assignment]
     app.state.mockair = state
-    app.state.openapi = build_openapi(routes, state.schemas)
+    app.state.routes = routes
     return app

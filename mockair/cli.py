@@ -302,8 +302,9 @@ def _dispatch(command: str | None, settings: Settings, cmd: list[str]) -> int:
     if command == "openapi":
         from mockair import jsonio
         from mockair.app import create_app
+        from mockair.surfaces.openapi import app_openapi
 
-        sys.stdout.write(jsonio.dumps(create_app(settings).state.openapi).decode() + "\n")
+        sys.stdout.write(jsonio.dumps(app_openapi(create_app(settings))).decode() + "\n")
         return 0
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s: %(message)s", stream=sys.stderr

@@ -206,11 +206,11 @@ def from_http_exception(request: Request, exc: HTTPException) -> ApiError:
             methods.append("OPTIONS")
         allow = ", ".join(methods)
         return MethodNotAllowed(
-            f"Method {request.method} not allowed on {request.url.path}; allowed: {allow}.",
+            f"Method {request.method} not allowed on {request.scope['path']}; allowed: {allow}.",
             headers={"allow": allow} if allow else None,
         )
     if exc.status_code == 404:
-        return NotFound(f"Unknown route: {request.method} {request.url.path}")
+        return NotFound(f"Unknown route: {request.method} {request.scope['path']}")
     return ApiError(str(exc.detail), status=exc.status_code, code="invalid_value")
 
 

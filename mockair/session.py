@@ -7,8 +7,6 @@ import itertools
 import os
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 if TYPE_CHECKING:
     from mockair.server import MockAir
 
@@ -34,6 +32,8 @@ class MockAirSession:
         self.base_url = self.url + "/v1"
         self.api_key = api_key
         self.server = server
+        import httpx  # only sessions need an HTTP client; the server itself does not
+
         self._http = httpx.Client(base_url=self.url, timeout=30.0)
 
     @staticmethod

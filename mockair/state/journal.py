@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from mockair import jsonio
 from mockair.state.keys import mask
@@ -39,18 +40,32 @@ def redact_header(name: str, value: str) -> str:
     return value
 
 
-@dataclass
+JOURNAL_SKIP_RESPONSE_HEADERS = (b"content-type", b"date", b"content-length", b"x-request-id")
+
+
+def _query_view(raw: bytes) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    if raw:
+        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            query[name] = redact_header("x-api-key", value) if name == "key" else value
+    return query
+
+
+@dataclass(slots=True)
 class Entry:
+    """One journaled request. Raw pieces are kept as received and shaped only in ``as_dict``,
+    so that writing an entry costs next to nothing on the request path."""
+
     id: str
     request_id: str
     time: float
     method: str
     path: str
-    query: dict[str, Any]
+    raw_query: bytes
     key: str | None
     scope: str | None
     tier: str | None
-    headers: dict[str, str]
+    raw_headers: list[tuple[bytes, bytes]]
     model: str | None = None
     request_body: bytes | None = None
     request_body_json: Any = None
@@ -60,7 +75,7 @@ class Entry:
     stream: bool = False
     status: int = 0
     response_type: str | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
+    raw_response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     response_body: bytes | None = None
     response_size: int = 0
     events: list[str] | None = None
@@ -86,6 +101,20 @@ class Entry:
             return None
         return _captured_json(self.response_body, self.response_size)
 
+    def headers(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for raw_name, raw_value in self.raw_headers:
+            name = raw_name.decode("latin-1").lower()
+            out[name] = redact_header(name, raw_value.decode("latin-1"))
+        return out
+
+    def response_headers(self) -> dict[str, str]:
+        return {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in self.raw_response_headers
+            if name not in JOURNAL_SKIP_RESPONSE_HEADERS and not name.startswith(b"access-control-")
+        }
+
     def as_dict(self) -> dict[str, Any]:
         events = self.events
         if events is not None and self.events_truncated:
@@ -96,19 +125,19 @@ class Entry:
             "time": round(self.time, 6),
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": _query_view(self.raw_query),
             "key": mask(self.key),
             "scope": self.scope if self.scope in (None, "anonymous") else mask(self.scope),
             "tier": self.tier,
             "model": self.model,
-            "headers": self.headers,
+            "headers": self.headers(),
             "body": self.request_body_view(),
             "files": self.files,
             "stream": self.stream,
             "status": self.status,
             "response": {
                 "content_type": self.response_type,
-                "headers": self.response_headers,
+                "headers": self.response_headers(),
                 "body": self.response_body_view(),
                 "size": self.response_size,
                 "events": events,

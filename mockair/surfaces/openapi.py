@@ -170,10 +170,18 @@ def build_openapi(routes: list[Route], schemas: SchemaSet) -> dict[str, Any]:
     }
 
 
+def app_openapi(app: Any) -> dict[str, Any]:
+    """The document of one app, built on first use (it is not needed to start serving)."""
+    document = getattr(app.state, "openapi", None)
+    if document is None:
+        document = app.state.openapi = build_openapi(app.state.routes, app.state.mockair.schemas)
+    return document  # type: ignore[no-any-return]
+
+
 async def openapi(call: ApiCall) -> Response:
     body = call.state.cache.get("openapi")
     if body is None:
-        body = call.state.cache["openapi"] = jsonio.dumps(call.request.app.state.openapi)
+        body = call.state.cache["openapi"] = jsonio.dumps(app_openapi(call.request.app))
     return Response(body, media_type="application/json")
 
 

@@ -7,16 +7,14 @@ import asyncio
 import logging
 import time
 import traceback
-from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockair import jsonio
 from mockair.errors import InternalError
 from mockair.state import ServerState
 from mockair.state.ids import GLOBAL_SCOPE
-from mockair.state.journal import BODY_CAP, Entry, redact_header
+from mockair.state.journal import BODY_CAP, Entry
 from mockair.web.context import RequestContext
 from mockair.web.headers import CORS_HEADERS, PREFLIGHT_HEADERS, HttpDate, valid_client_request_id
 
@@ -24,7 +22,6 @@ logger = logging.getLogger("mockair")
 
 CONTROL_PREFIX = "/_mockair"
 MAX_LATENCY_MS = 60000
-JOURNAL_SKIP_HEADERS = ("date", "content-length", "x-request-id")
 
 
 class Capture:
@@ -98,10 +95,14 @@ class PipelineMiddleware:
             return
         state = self.state
         started = time.perf_counter()
-        headers = Headers(scope=scope)
+        client_id = latency_header = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                client_id = value.decode("latin-1")
+            elif name == b"x-mockair-latency-ms":
+                latency_header = value.decode("latin-1")
         # The journal id is always generated; the response echoes a valid client id instead.
         journal_id = state.ids.mint(GLOBAL_SCOPE, "req_")
-        client_id = headers.get("x-request-id")
         request_id = client_id if client_id and valid_client_request_id(client_id) else journal_id
         path: str = scope["path"]
         if len(path) > 1 and path.endswith("/"):
@@ -138,7 +139,7 @@ class PipelineMiddleware:
             if method == "OPTIONS":
                 await self._preflight(request_id, send_wrapper)
             else:
-                latency = _latency_ms(headers.get("x-mockair-latency-ms"))
+                latency = _latency_ms(latency_header)
                 if latency and not ctx.control:
                     await asyncio.sleep(latency / 1000)
                 await self.app(scope, receive, send_wrapper)
@@ -159,7 +160,7 @@ class PipelineMiddleware:
             await _answer_internal_error(capture, send_wrapper)
         finally:
             if not ctx.control:
-                state.journal.write(self._entry(ctx, scope, headers, capture))
+                state.journal.write(self._entry(ctx, scope, capture))
 
     async def _preflight(self, request_id: str, send: Send) -> None:
         await send(
@@ -171,45 +172,29 @@ class PipelineMiddleware:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _entry(
-        self, ctx: RequestContext, scope: Scope, headers: Headers, capture: Capture
-    ) -> Entry:
+    def _entry(self, ctx: RequestContext, scope: Scope, capture: Capture) -> Entry:
         principal = ctx.principal
-        query: dict[str, Any] = {}
-        raw_query = scope.get("query_string", b"")
-        if raw_query:
-            from urllib.parse import parse_qsl
-
-            for name, value in parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True):
-                query[name] = redact_header("x-api-key", value) if name == "key" else value
-        body_json = ctx.body_json if ctx.form is None else None
         return Entry(
             id=ctx.journal_id,
             request_id=ctx.request_id,
             time=ctx.time,
             method=ctx.method,
             path=ctx.path,
-            query=query,
+            raw_query=scope.get("query_string", b""),
             key=principal.key if principal is not None else None,
             scope=principal.scope if principal is not None else None,
             tier=principal.tier if principal is not None else None,
-            headers={name: redact_header(name, value) for name, value in headers.items()},
+            raw_headers=scope["headers"],
             model=ctx.model,
             request_body=ctx.body_bytes,
-            request_body_json=body_json,
+            request_body_json=ctx.body_json if ctx.form is None else None,
             request_size=len(ctx.body_bytes) if ctx.body_bytes is not None else 0,
             form=ctx.form,
             files=ctx.files,
             stream=ctx.stream,
             status=capture.status,
             response_type=capture.content_type or None,
-            response_headers={
-                name.decode("latin-1"): value.decode("latin-1")
-                for name, value in capture.headers
-                if name not in (b"content-type",)
-                and not name.startswith(b"access-control-")
-                and name.decode("latin-1") not in JOURNAL_SKIP_HEADERS
-            },
+            raw_response_headers=capture.headers,
             response_body=capture.body,
             response_size=capture.size,
             events=capture.events,

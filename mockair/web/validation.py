@@ -11,15 +11,17 @@ import functools
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from mockair import jsonio
 from mockair.errors import ApiError, InvalidType, InvalidValue, MissingField, UnknownField
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+# jsonschema and referencing are imported on the first validation, not at start: they are a
+# large share of the import time, and a server that is only listed or polled never needs them.
 
 SCHEMA_BASE = "https://mockair.local/schemas/"
 
@@ -66,14 +68,12 @@ class SchemaSet:
     def __init__(self, schemas_dir: Path) -> None:
         self.dir = schemas_dir
         self.documents: dict[str, dict[str, Any]] = {}
-        resources = []
         for path in sorted(schemas_dir.rglob("*.json")):
             relative = path.relative_to(schemas_dir).as_posix()
             document = jsonio.loads(path.read_bytes())
             document.setdefault("$id", SCHEMA_BASE + relative)
             self.documents[relative[: -len(".json")]] = document
-            resources.append((document["$id"], Resource.from_contents(document, DRAFT202012)))
-        self.registry: Registry[Any] = Registry().with_resources(resources)
+        self._registry: Any = None
         self._validators: dict[str, Draft202012Validator] = {}
 
     def route_schema_ids(self) -> list[str]:
@@ -85,7 +85,16 @@ class SchemaSet:
     def validator(self, schema_id: str) -> Draft202012Validator:
         validator = self._validators.get(schema_id)
         if validator is None:
-            validator = Draft202012Validator(self.documents[schema_id], registry=self.registry)
+            from jsonschema import Draft202012Validator
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+
+            if self._registry is None:
+                self._registry = Registry().with_resources(
+                    (doc["$id"], Resource.from_contents(doc, DRAFT202012))
+                    for doc in self.documents.values()
+                )
+            validator = Draft202012Validator(self.documents[schema_id], registry=self._registry)
             self._validators[schema_id] = validator
         return validator
 
@@ -117,6 +126,8 @@ class SchemaSet:
             first = min(errors, key=lambda e: order.get(str(e.absolute_path[0]), len(order)))
             head = first.absolute_path[0]
             same_field = [e for e in errors if e.absolute_path[0] == head]
+            from jsonschema.exceptions import best_match
+
             raise to_api_error(best_match(same_field) or first)
         return cleaned
 
@@ -156,6 +167,8 @@ def to_api_error(error: ValidationError) -> ApiError:
                                 expected.append(kind)
             words = " or ".join(_TYPE_WORDS.get(k, k) for k in expected) or "another type"
             return InvalidType(f"{where}: expected {words}, got {json_type(instance)}", param=param)
+        from jsonschema.exceptions import best_match
+
         best = best_match([sub for errs in fitting for sub in errs])
         if best is not None:
             return to_api_error(best)
