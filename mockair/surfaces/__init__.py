@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockair.surfaces import control, media, model_list, openapi
+from mockair.surfaces import control, embeddings, media, model_list, openapi
 
 
 def _merge(routes: list[Route]) -> list[Route]:
@@ -41,4 +41,12 @@ def _merge(routes: list[Route]) -> list[Route]:
 
 
 def all_routes() -> list[Route]:
-    return _merge([*model_list.ROUTES, *media.ROUTES, *openapi.ROUTES, *control.ROUTES])
+    return _merge(
+        [
+            *model_list.ROUTES,
+            *embeddings.ROUTES,
+            *media.ROUTES,
+            *openapi.ROUTES,
+            *control.ROUTES,
+        ]
+    )

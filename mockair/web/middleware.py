@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockair import jsonio
 from mockair.errors import InternalError
 from mockair.state import ServerState
+from mockair.state.billing import count_request
 from mockair.state.ids import GLOBAL_SCOPE
 from mockair.state.journal import BODY_CAP, Entry
 from mockair.web.context import RequestContext
@@ -160,6 +161,7 @@ class PipelineMiddleware:
             await _answer_internal_error(capture, send_wrapper)
         finally:
             if not ctx.control:
+                count_request(state.keys, ctx.principal, ctx.time)
                 state.journal.write(self._entry(ctx, scope, capture))
 
     async def _preflight(self, request_id: str, send: Send) -> None:

@@ -16,9 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockair import jsonio
+from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue
 from mockair.state import ServerState
+from mockair.state.billing import charge, cost_header
 from mockair.state.keys import Principal
+from mockair.state.limits import permission_error
 from mockair.web.auth import AuthMode, authenticate
 from mockair.web.bodies import JSON_BODY_LIMIT, parse_json_object, read_limited
 from mockair.web.context import RequestContext
@@ -93,6 +96,50 @@ class ApiCall:
             return float(value)
         except ValueError:
             raise InvalidValue(f"{name}: expected a number", param=name) from None
+
+    # -- steps 8-10 and billing, called by the handlers ---------------------------------------
+
+    def resolve_model(
+        self, model_id: str, kinds: tuple[str, ...], purpose: str, *, param: str = "model"
+    ) -> Model:
+        """Step 8: the catalogue model, of a kind that serves this route."""
+        model = self.state.catalog.get_kind(model_id, kinds, purpose, param=param)
+        self.ctx.model = model.id
+        return model
+
+    def authorize(self, model: Model, *, internal: bool = False) -> None:
+        """Step 9: the key's model rules and tier gating (internal models are exempt)."""
+        if internal:
+            return
+        error = permission_error(self.principal, model)
+        if error is not None:
+            raise error
+
+    def charge(
+        self,
+        cents: float,
+        *,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        capped_tokens: int = 0,
+    ) -> dict[str, str]:
+        """Bill this request; returns the X-Cost-Cents (and X-Tokens-*) response headers."""
+        charged = charge(self.state.keys, self.principal, self.state.now(), cents, capped_tokens)
+        header = cost_header(charged)
+        self.ctx.cost_cents = header
+        headers = {"x-cost-cents": header}
+        if prompt_tokens is not None:
+            headers["x-tokens-prompt"] = str(prompt_tokens)
+            usage: dict[str, Any] = {"prompt_tokens": prompt_tokens}
+            if completion_tokens is not None:
+                headers["x-tokens-completion"] = str(completion_tokens)
+                usage["completion_tokens"] = completion_tokens
+            self.ctx.usage = usage
+        return headers
+
+    def charged_cents(self, cents: float) -> float:
+        """What the caller pays: anonymous callers are never billed."""
+        return 0.0 if self.principal is None or self.principal.anonymous else cents
 
     def base_url(self) -> str:
         """Scheme and Host of this request, for absolute media URLs (CONTRACT §3.6.5)."""
