@@ -15,6 +15,7 @@ from mockair.state.ids import GLOBAL_SCOPE, IdSequences
 from mockair.state.journal import Journal
 from mockair.state.keys import KeyRegistry
 from mockair.state.media import MediaStore
+from mockair.state.prompt_cache import PromptCache
 from mockair.state.stubs import RuleStore
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class ServerState:
     media: MediaStore = field(init=False)
     stubs: RuleStore = field(init=False)
     faults: RuleStore = field(init=False)
+    prompt_cache: PromptCache = field(init=False)
     # Diagnostics of mockair bugs, kept across resets so the pytest plugin can report them.
     internal_errors: list[InternalErrorRecord] = field(default_factory=list)
     internal_error_seq: int = 0
@@ -64,6 +66,7 @@ class ServerState:
         self.media = MediaStore(settings.media_max_mb * 1024 * 1024)
         self.stubs = RuleStore("stub")
         self.faults = RuleStore("fault")
+        self.prompt_cache = PromptCache()
         self.cache = {}
 
     def now(self) -> float:
@@ -82,6 +85,7 @@ class ServerState:
         self.journal.clear(scope)
         self.stubs.clear(scope)
         self.faults.clear(scope)
+        self.prompt_cache.clear(scope)
         self.media.clear(scope)
         self.ids.reset_scope(scope)
         for record in self.keys.in_scope(scope):

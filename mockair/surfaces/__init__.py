@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockair.surfaces import control, embeddings, media, model_list, openapi
+from mockair.surfaces import chat, control, embeddings, media, messages, model_list, openapi
 
 
 def _merge(routes: list[Route]) -> list[Route]:
@@ -44,6 +44,8 @@ def all_routes() -> list[Route]:
     return _merge(
         [
             *model_list.ROUTES,
+            *chat.ROUTES,
+            *messages.ROUTES,
             *embeddings.ROUTES,
             *media.ROUTES,
             *openapi.ROUTES,

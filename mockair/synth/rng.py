@@ -10,8 +10,7 @@ from typing import Any
 
 def canonical(value: Any) -> str:
     """Canonical JSON: sorted keys, compact, non-ASCII kept (the hash input of every seed)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def seed_hex(*parts: Any) -> str:

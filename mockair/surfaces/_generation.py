@@ -1,0 +1,145 @@
+"""What the three chat-shaped surfaces (chat, messages, responses) share between the wire and
+the reply engine: semantic input, caps, images, context checks, pacing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mockair.catalog import Model
+from mockair.errors import ApiError, InvalidValue, ModelNotSupported
+from mockair.synth.conversation import Conversation
+from mockair.synth.text import Corpus, load_corpus
+from mockair.synth.vision import describe, image_from_base64, image_from_url
+from mockair.web.routing import ApiCall
+from mockair.web.sse import Pacing
+
+# Transport, sampling and truncation fields: they never change what is generated (§2.7).
+NOT_SEMANTIC = frozenset(
+    {
+        "stream",
+        "stream_options",
+        "temperature",
+        "top_p",
+        "top_k",
+        "frequency_penalty",
+        "presence_penalty",
+        "user",
+        "metadata",
+        "store",
+        "logprobs",
+        "top_logprobs",
+        "models",
+        "fallbacks",
+        "stop",
+        "stop_sequences",
+        "max_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "thinking_budget",
+        "n",
+        "seed",
+        "service_tier",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "include",
+        "truncation",
+        "transforms",
+        "logit_bias",
+    }
+)
+
+
+class ContextLengthExceeded(ApiError):
+    code = "context_length_exceeded"
+
+
+def semantic_input(body: dict[str, Any]) -> dict[str, Any]:
+    semantic = {k: v for k, v in body.items() if k not in NOT_SEMANTIC}
+    thinking = semantic.get("thinking")
+    if isinstance(thinking, dict) and "budget_tokens" in thinking:
+        semantic["thinking"] = {k: v for k, v in thinking.items() if k != "budget_tokens"}
+    reasoning = semantic.get("reasoning")
+    if isinstance(reasoning, dict):
+        # format/exclude/max_tokens only shape or truncate (§7.1 #6).
+        semantic["reasoning"] = {
+            k: v for k, v in reasoning.items() if k not in ("format", "exclude", "max_tokens")
+        }
+    return semantic
+
+
+def seed_of(call: ApiCall) -> int:
+    assert call.body is not None
+    seed = call.body.get("seed")
+    return int(seed) if isinstance(seed, int) else call.state.settings.seed
+
+
+def answer_cap(model: Model, *caps: int | None) -> int | None:
+    """The smallest requested cap, silently capped at the model's max_output_tokens."""
+    given = [c for c in caps if isinstance(c, int)]
+    limit = model.public.get("max_output_tokens")
+    if not given:
+        return None
+    cap = min(given)
+    return min(cap, limit) if isinstance(limit, int) else cap
+
+
+def corpus_of(call: ApiCall) -> Corpus:
+    return load_corpus(call.state.settings.fixtures_dir)
+
+
+def media_lookup(call: ApiCall) -> Callable[[str], bytes | None]:
+    def lookup(media_id: str) -> bytes | None:
+        item = call.state.media.get(media_id, call.state.now())
+        return item.data if item is not None else None
+
+    return lookup
+
+
+def load_image(
+    call: ApiCall, *, url: str | None = None, b64: str | None = None, param: str
+) -> tuple[bytes | None, str]:
+    """(bytes, label) of one input image; broken base64 is a 400 naming ``param``."""
+    try:
+        if b64 is not None:
+            return image_from_base64(b64), "inline data"
+        return image_from_url(url or "", media_lookup(call))
+    except ValueError as exc:
+        raise InvalidValue(f"{param}: {exc}", param=param) from None
+
+
+def vision_sentences(images: Iterable[tuple[bytes | None, str]]) -> list[str]:
+    return [describe(data, label) for data, label in images]
+
+
+def check_capabilities(model: Model, *, tools_param: str | None, image_param: str | None) -> None:
+    """A model lacking a capability that the request needs gets a 400, never a silent answer."""
+    if tools_param is not None and not model.flag("supports_tools"):
+        raise ModelNotSupported(f"Model '{model.id}' does not support tools.", param=tools_param)
+    if image_param is not None and not model.flag("supports_vision"):
+        raise ModelNotSupported(
+            f"Model '{model.id}' does not support image input.", param=image_param
+        )
+
+
+def fit_context(model: Model, conversation: Conversation, param: str, *, middle_out: bool) -> int:
+    """Prompt tokens; 400 context_length_exceeded past the window (unless middle-out fits)."""
+    limit = model.public.get("context_length")
+    tokens = conversation.prompt_tokens()
+    if isinstance(limit, int) and tokens > limit:
+        if middle_out and conversation.drop_middle_to_fit(limit):
+            return conversation.prompt_tokens()
+        raise ContextLengthExceeded(
+            f"{param}: the prompt has {tokens} tokens; model '{model.id}' accepts {limit}.",
+            param=param,
+        )
+    return tokens
+
+
+def pacing_for(call: ApiCall, model: Model) -> Pacing | None:
+    if not call.state.settings.realtime:
+        return None
+    ttft = model.public.get("ttft_ms") or 300
+    rate = model.private.get("tokens_per_second") or 50
+    return Pacing(first_s=ttft / 1000, each_s=1 / rate)

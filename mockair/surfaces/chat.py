@@ -1,0 +1,187 @@
+"""POST /v1/chat/completions and the legacy POST /chat/completions (CONTRACT §3.2, §3.12.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from mockair.catalog import Model
+from mockair.errors import InvalidValue
+from mockair.formats import openai_chat
+from mockair.state.billing import token_cost_cents, usd
+from mockair.surfaces import _generation as gen
+from mockair.synth.reasoning import plan_reasoning
+from mockair.synth.reply import OutputFormat, ReplyRequest, generate
+from mockair.synth.tools import ToolChoice, plan_tool_calls
+from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.sse import EventStream
+
+ROUTE_KEY = "/v1/chat/completions"
+
+
+def tool_choice(body: dict[str, Any], declared: set[str]) -> ToolChoice:
+    value = body.get("tool_choice", "auto")
+    if value in ("none", "auto", "required"):
+        return ToolChoice(value)
+    if isinstance(value, dict) and value.get("type") == "function":
+        name = (value.get("function") or {}).get("name")
+        if name not in declared:
+            raise InvalidValue(
+                f"tool_choice.function.name: no tool named '{name}' in tools",
+                param="tool_choice.function.name",
+            )
+        return ToolChoice("named", name)
+    return ToolChoice("auto")  # allowed_tools and custom choices act as auto
+
+
+def output_format(body: dict[str, Any]) -> OutputFormat:
+    spec = body.get("response_format") or {}
+    kind = spec.get("type", "text")
+    if kind == "json_schema":
+        return OutputFormat("json_schema", (spec.get("json_schema") or {}).get("schema"))
+    return OutputFormat(kind if kind in ("text", "json_object") else "text")
+
+
+def resolve_models(call: ApiCall, body: dict[str, Any]) -> list[Model]:
+    """The model and its fallbacks (§3.2.4): each must exist and be a chat model."""
+    candidates = [call.resolve_model(body["model"], ("chat",), "chat completions")]
+    for index, model_id in enumerate(body.get("models") or []):
+        candidates.append(
+            call.state.catalog.get_kind(
+                model_id, ("chat",), "chat completions", param=f"models.{index}"
+            )
+        )
+    call.ctx.model = candidates[0].id
+    return candidates
+
+
+async def create_completion(call: ApiCall) -> Response:
+    body = call.body
+    assert body is not None
+    if "stream_options" in body and body.get("stream") is not True:
+        raise InvalidValue("stream_options: only allowed with stream: true", param="stream_options")
+    model = resolve_models(call, body)[0]
+    declared = {
+        t["function"]["name"]
+        for t in body.get("tools") or []
+        if t.get("type") == "function" and isinstance(t.get("function"), dict)
+    }
+    choice_mode = tool_choice(body, declared)
+    vision = model.flag("supports_vision")
+    conversation, image_param = openai_chat.read_conversation(
+        body, lambda url, param: gen.load_image(call, url=url, param=param), vision=vision
+    )
+    gen.check_capabilities(
+        model, tools_param="tools" if body.get("tools") else None, image_param=image_param
+    )
+    middle_out = "middle-out" in (body.get("transforms") or [])
+    prompt_tokens = gen.fit_context(model, conversation, "messages", middle_out=middle_out)
+    call.authorize(model)
+
+    plan = plan_reasoning(
+        body,
+        supports_reasoning=model.flag("supports_reasoning"),
+        reasons_by_default=bool(model.private.get("reasons_by_default")),
+        anthropic=model.owned_by == "anthropic",
+        endpoint="chat",
+    )
+    last = conversation.last
+    called = (
+        plan_tool_calls(
+            conversation.tools,
+            choice_mode,
+            last_user_text=conversation.last_user_text(),
+            last_is_user=last is not None and last.role == "user",
+            last_is_tool_result=last is not None and last.tool_result,
+            parallel=body.get("parallel_tool_calls") is True,
+        )
+        if model.flag("supports_tools")
+        else []
+    )
+    output = output_format(body)
+    stop = body.get("stop")
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    request = ReplyRequest(
+        route_key=ROUTE_KEY,
+        model=model.id,
+        semantic=gen.semantic_input(body),
+        seed=gen.seed_of(call),
+        now=call.state.now(),
+        reasoning=plan,
+        tools_called=called,
+        output=output,
+        vision=gen.vision_sentences(conversation.last_user_images()),
+        stops=stops,
+        cap=gen.answer_cap(model, body.get("max_tokens"), body.get("max_completion_tokens")),
+    )
+    corpus = gen.corpus_of(call)
+    scope = call.scope_id
+    ids = call.state.ids
+    choices = []
+    for index in range(body.get("n", 1)):
+        reply = generate(ReplyRequest(**{**request.__dict__, "choice": index}), corpus)
+        choices.append(
+            openai_chat.Choice(
+                index=index,
+                reply=reply,
+                placement=openai_chat.placement_for(
+                    reasoning.get("format"),
+                    reasoning.get("exclude") is True,
+                    reply,
+                    output.kind != "text",
+                ),
+                tool_call_ids=[
+                    call_id or ids.mint(scope, "call_")
+                    for call_id in (c.given_id for c in reply.tool_calls)
+                ],
+                logprobs=body.get("top_logprobs", 0) if body.get("logprobs") is True else None,
+            )
+        )
+
+    completion_tokens = sum(c.completion_tokens() for c in choices)
+    cents = call.charged_cents(token_cost_cents(model, prompt_tokens, completion_tokens))
+    headers = call.charge(
+        cents,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        capped_tokens=prompt_tokens + completion_tokens,
+    )
+    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents))
+    completion_id = ids.mint(scope, "chatcmpl-")
+    created = int(call.state.now() // 1)
+    if body.get("stream") is True:
+        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+        events = openai_chat.chunks(
+            completion_id, created, model.id, choices, usage if include_usage else None
+        )
+        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model))
+    return json_response(
+        openai_chat.completion(completion_id, created, model.id, choices, usage), headers=headers
+    )
+
+
+ROUTES = [
+    api_route(
+        "/v1/chat/completions",
+        create_completion,
+        methods=("POST",),
+        auth="key",
+        body="json",
+        schema="chat.completions.request",
+        summary="Create a chat completion (OpenAI shape; SSE with stream: true)",
+        responses=("application/json", "text/event-stream"),
+    ),
+    api_route(
+        "/chat/completions",
+        create_completion,
+        methods=("POST",),
+        auth="legacy",
+        body="json",
+        schema="chat.completions.request",
+        tag="legacy",
+        summary="Create a chat completion (legacy alias, key optional)",
+        responses=("application/json", "text/event-stream"),
+    ),
+]
