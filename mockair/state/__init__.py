@@ -16,6 +16,7 @@ from mockair.state.journal import Journal
 from mockair.state.keys import KeyRegistry
 from mockair.state.media import MediaStore
 from mockair.state.prompt_cache import PromptCache
+from mockair.state.responses import ResponseStore
 from mockair.state.stubs import RuleStore
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class ServerState:
     stubs: RuleStore = field(init=False)
     faults: RuleStore = field(init=False)
     prompt_cache: PromptCache = field(init=False)
+    responses: ResponseStore = field(init=False)
     # Diagnostics of mockair bugs, kept across resets so the pytest plugin can report them.
     internal_errors: list[InternalErrorRecord] = field(default_factory=list)
     internal_error_seq: int = 0
@@ -67,6 +69,7 @@ class ServerState:
         self.stubs = RuleStore("stub")
         self.faults = RuleStore("fault")
         self.prompt_cache = PromptCache()
+        self.responses = ResponseStore()
         self.cache = {}
 
     def now(self) -> float:
@@ -86,6 +89,7 @@ class ServerState:
         self.stubs.clear(scope)
         self.faults.clear(scope)
         self.prompt_cache.clear(scope)
+        self.responses.clear(scope)
         self.media.clear(scope)
         self.ids.reset_scope(scope)
         for record in self.keys.in_scope(scope):

@@ -10,7 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockair.surfaces import chat, control, embeddings, media, messages, model_list, openapi
+from mockair.surfaces import (
+    chat,
+    control,
+    embeddings,
+    media,
+    messages,
+    model_list,
+    openapi,
+    responses_api,
+)
 
 
 def _merge(routes: list[Route]) -> list[Route]:
@@ -46,6 +55,7 @@ def all_routes() -> list[Route]:
             *model_list.ROUTES,
             *chat.ROUTES,
             *messages.ROUTES,
+            *responses_api.ROUTES,
             *embeddings.ROUTES,
             *media.ROUTES,
             *openapi.ROUTES,

@@ -41,8 +41,9 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 async def get_media(call: ApiCall) -> Response:
-    media_id = call.path_param("media_id")
-    ext = call.path_param("ext")
+    # The whole rest of the path is the name, so that any odd name under /media/ (encoded
+    # slashes, dots) is an unknown medium rather than an unknown route.
+    media_id, _, ext = call.path_param("name").rpartition(".")
     exts = PREFIX_EXTS.get(media_id[:4], ())
     item = call.state.media.get(media_id, call.state.now()) if ext in exts else None
     if item is None or item.ext != ext or item.data is None:
@@ -65,7 +66,7 @@ async def get_media(call: ApiCall) -> Response:
 
 ROUTES = [
     api_route(
-        "/media/{media_id}.{ext}",
+        "/media/{name:path}",
         get_media,
         auth="none",
         summary="Download generated media (image/png, audio/mpeg, audio/wav, video/mp4)",

@@ -4,6 +4,7 @@ and the validator never disagree."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -58,8 +59,9 @@ def _rewrite_refs(node: Any, here: str) -> Any:
     return node
 
 
-def _openapi_path(path: str) -> str:
-    return path
+def openapi_path(path: str) -> str:
+    """OpenAPI templating has no converters: ``{name:path}`` is ``{name}``."""
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
 
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
@@ -139,7 +141,7 @@ def build_openapi(routes: list[Route], schemas: SchemaSet) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         for spec in getattr(route, "specs", ()):
-            item = paths.setdefault(_openapi_path(spec.path), {})
+            item = paths.setdefault(openapi_path(spec.path), {})
             for method in spec.methods:
                 item[method.lower()] = _operation(spec, method)
     components = {
