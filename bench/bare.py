@@ -13,20 +13,33 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 
 def build(routes_file: Path) -> Starlette:
     table = json.loads(routes_file.read_text())
     fixed = {
-        path: (spec["status"], spec["content_type"], Path(spec["body_file"]).read_bytes())
+        path: (
+            spec["status"],
+            spec["content_type"],
+            Path(spec["body_file"]).read_bytes(),
+            spec.get("events"),
+        )
         for path, spec in table.items()
     }
-    missing = b'{"error":"not found"}'
+    missing = (404, "application/json", b'{"error":"not found"}', None)
 
     async def answer(request: Request) -> Response:
-        status, content_type, body = fixed.get(request.url.path, (404, "application/json", missing))
+        await request.body()
+        status, content_type, body, events = fixed.get(request.url.path, missing)
+        if events:
+            # A typical SSE endpoint: the same event written ``events`` times, one by one.
+            async def stream():  # type: ignore[no-untyped-def]
+                for _ in range(events):
+                    yield body
+
+            return StreamingResponse(stream(), media_type=content_type)
         return Response(body, status_code=status, media_type=content_type)
 
     return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
@@ -34,8 +47,16 @@ def build(routes_file: Path) -> Starlette:
 
 def main() -> None:
     port, routes_file = int(sys.argv[1]), Path(sys.argv[2])
-    uvicorn.run(build(routes_file), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False, server_header=False, date_header=False, lifespan="off")
+    uvicorn.run(
+        build(routes_file),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        lifespan="off",
+    )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,19 @@ def ensure_wrk() -> str:
         return found
     if os.geteuid() == 0:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "update", "-qq"],
+            check=False,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     found = shutil.which("wrk")
     if not found:
         sys.exit("make bench needs wrk (apt-get install wrk)")
@@ -97,22 +106,38 @@ def run_server(argv: list[str], port: int, ready_path: str) -> Iterator[Server]:
 @contextmanager
 def mockair(*flags: str) -> Iterator[Server]:
     port = free_port()
-    argv = [sys.executable, "-m", "mockair", "serve", "--port", str(port),
-            "--log-level", "warning", *flags]
+    argv = [
+        sys.executable,
+        "-m",
+        "mockair",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *flags,
+    ]
     with run_server(argv, port, "/v1/models") as server:
         yield server
 
 
 @contextmanager
-def bare(routes: dict[str, tuple[int, str, bytes]]) -> Iterator[Server]:
+def bare(
+    routes: dict[str, tuple[int, str, bytes] | tuple[int, str, bytes, int]],
+) -> Iterator[Server]:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         table = {}
-        for index, (path, (status, content_type, body)) in enumerate(routes.items()):
+        for index, (path, spec) in enumerate(routes.items()):
+            status, content_type, body = spec[:3]
             body_file = Path(tmp) / f"body-{index}"
             body_file.write_bytes(body)
-            table[path] = {"status": status, "content_type": content_type,
-                           "body_file": str(body_file)}
+            table[path] = {
+                "status": status,
+                "content_type": content_type,
+                "body_file": str(body_file),
+                "events": spec[3] if len(spec) > 3 else None,
+            }
         routes_file = Path(tmp) / "routes.json"
         routes_file.write_text(json.dumps(table))
         argv = [sys.executable, "-m", "bench.bare", str(port), str(routes_file)]
@@ -150,18 +175,36 @@ def _lua_string(text: str) -> str:
     return json.dumps(text)
 
 
-def wrk(url: str, *, method: str = "GET", body: str = "", headers: dict[str, str] | None = None,
-        connections: int = CONNECTIONS, seconds: int = DURATION_S) -> Load:
-    lines = "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}"
-                      for k, v in (headers or {}).items())
+def wrk(
+    url: str,
+    *,
+    method: str = "GET",
+    body: str = "",
+    headers: dict[str, str] | None = None,
+    connections: int = CONNECTIONS,
+    seconds: int = DURATION_S,
+) -> Load:
+    lines = "\n".join(
+        f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()
+    )
     script = LUA_TEMPLATE.format(method=_lua_string(method), body=_lua_string(body), headers=lines)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
         out = subprocess.run(
-            [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-             handle.name, url],
-            capture_output=True, text=True, check=True,
+            [
+                ensure_wrk(),
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                handle.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(handle.name)
@@ -169,14 +212,20 @@ def wrk(url: str, *, method: str = "GET", body: str = "", headers: dict[str, str
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = 0
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     if socket_errors:
         errors += sum(int(x) for x in socket_errors.groups())
     return Load(rps, p50, p99, errors)
 
 
-def fetch(url: str, headers: dict[str, str] | None = None, data: bytes | None = None,
-          method: str | None = None) -> tuple[int, str, bytes]:
+def fetch(
+    url: str,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+    method: str | None = None,
+) -> tuple[int, str, bytes]:
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockair import jsonio
 from mockair.catalog import Catalog
+from mockair.lru import Lru
 from mockair.settings import Settings
 from mockair.state.clock import VirtualClock
 from mockair.state.ids import GLOBAL_SCOPE, IdSequences
@@ -55,6 +56,7 @@ class ServerState:
     internal_errors: list[InternalErrorRecord] = field(default_factory=list)
     internal_error_seq: int = 0
     cache: dict[str, Any] = field(init=False)  # derived bytes, e.g. the serialised model list
+    replies: Lru[Any, Any] = field(init=False)  # generated replies by request (pure results)
     started_real: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
@@ -71,6 +73,7 @@ class ServerState:
         self.prompt_cache = PromptCache()
         self.responses = ResponseStore()
         self.cache = {}
+        self.replies = Lru(1024)
 
     def now(self) -> float:
         return self.clock.now()

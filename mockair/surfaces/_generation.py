@@ -4,7 +4,7 @@ the reply engine: semantic input, caps, images, context checks, pacing."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue, ModelNotSupported
@@ -135,6 +135,28 @@ def fit_context(model: Model, conversation: Conversation, param: str, *, middle_
             param=param,
         )
     return tokens
+
+
+T = TypeVar("T")
+
+
+def cached_analysis(call: ApiCall, model: Model, compute: Callable[[], T]) -> T:
+    """``compute()`` for this body, remembered per server by the raw body bytes.
+
+    The analysis of a chat-shaped body (prompt tokens, the generated replies) is a pure
+    function of the bytes, the model, the seed and the virtual second; bodies that refer to
+    images are never remembered (the media store can change under them). The key's own
+    permission check runs inside ``compute`` and again on a remembered hit.
+    """
+    raw = call.ctx.body_bytes
+    if raw is None or len(raw) > 65536 or b"image" in raw:
+        return compute()
+    key = (call.spec.path, model.id, int(call.state.now() // 1), raw)
+    cached: T | None = call.state.replies.get(key)
+    if cached is None:
+        return call.state.replies.put(key, compute())  # type: ignore[no-any-return]
+    call.authorize(model)
+    return cached
 
 
 def pacing_for(call: ApiCall, model: Model) -> Pacing | None:

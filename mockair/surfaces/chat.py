@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -12,7 +14,7 @@ from mockair.formats import openai_chat
 from mockair.state.billing import token_cost_cents, usd
 from mockair.surfaces import _generation as gen
 from mockair.synth.reasoning import plan_reasoning
-from mockair.synth.reply import OutputFormat, ReplyRequest, generate
+from mockair.synth.reply import OutputFormat, Reply, ReplyRequest, generate
 from mockair.synth.tools import ToolChoice, plan_tool_calls
 from mockair.web.routing import ApiCall, api_route, json_response
 from mockair.web.sse import EventStream
@@ -56,21 +58,25 @@ def resolve_models(call: ApiCall, body: dict[str, Any]) -> list[Model]:
     return candidates
 
 
-async def create_completion(call: ApiCall) -> Response:
-    body = call.body
-    assert body is not None
-    if "stream_options" in body and body.get("stream") is not True:
-        raise InvalidValue("stream_options: only allowed with stream: true", param="stream_options")
-    model = resolve_models(call, body)[0]
+@dataclass(frozen=True)
+class Analysis:
+    """Everything about a chat request that depends only on its body, model, seed and time."""
+
+    prompt_tokens: int
+    replies: tuple[Reply, ...]
+
+
+def analyse(call: ApiCall, body: dict[str, Any], model: Model) -> Analysis:
     declared = {
         t["function"]["name"]
         for t in body.get("tools") or []
         if t.get("type") == "function" and isinstance(t.get("function"), dict)
     }
     choice_mode = tool_choice(body, declared)
-    vision = model.flag("supports_vision")
     conversation, image_param = openai_chat.read_conversation(
-        body, lambda url, param: gen.load_image(call, url=url, param=param), vision=vision
+        body,
+        lambda url, param: gen.load_image(call, url=url, param=param),
+        vision=model.flag("supports_vision"),
     )
     gen.check_capabilities(
         model, tools_param="tools" if body.get("tools") else None, image_param=image_param
@@ -99,10 +105,7 @@ async def create_completion(call: ApiCall) -> Response:
         if model.flag("supports_tools")
         else []
     )
-    output = output_format(body)
     stop = body.get("stop")
-    stops = [stop] if isinstance(stop, str) else list(stop or [])
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     request = ReplyRequest(
         route_key=ROUTE_KEY,
         model=model.id,
@@ -111,35 +114,43 @@ async def create_completion(call: ApiCall) -> Response:
         now=call.state.now(),
         reasoning=plan,
         tools_called=called,
-        output=output,
+        output=output_format(body),
         vision=gen.vision_sentences(conversation.last_user_images()),
-        stops=stops,
+        stops=[stop] if isinstance(stop, str) else list(stop or []),
         cap=gen.answer_cap(model, body.get("max_tokens"), body.get("max_completion_tokens")),
     )
     corpus = gen.corpus_of(call)
+    replies = tuple(
+        generate(dataclasses.replace(request, choice=index), corpus)
+        for index in range(body.get("n", 1))
+    )
+    return Analysis(prompt_tokens, replies)
+
+
+async def create_completion(call: ApiCall) -> Response:
+    body = call.body
+    assert body is not None
+    if "stream_options" in body and body.get("stream") is not True:
+        raise InvalidValue("stream_options: only allowed with stream: true", param="stream_options")
+    model = resolve_models(call, body)[0]
+    analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
+    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    json_reply = output_format(body).kind != "text"
     scope = call.scope_id
     ids = call.state.ids
-    choices = []
-    for index in range(body.get("n", 1)):
-        reply = generate(ReplyRequest(**{**request.__dict__, "choice": index}), corpus)
-        choices.append(
-            openai_chat.Choice(
-                index=index,
-                reply=reply,
-                placement=openai_chat.placement_for(
-                    reasoning.get("format"),
-                    reasoning.get("exclude") is True,
-                    reply,
-                    output.kind != "text",
-                ),
-                tool_call_ids=[
-                    call_id or ids.mint(scope, "call_")
-                    for call_id in (c.given_id for c in reply.tool_calls)
-                ],
-                logprobs=body.get("top_logprobs", 0) if body.get("logprobs") is True else None,
-            )
+    choices = [
+        openai_chat.Choice(
+            index=index,
+            reply=reply,
+            placement=openai_chat.placement_for(
+                reasoning.get("format"), reasoning.get("exclude") is True, reply, json_reply
+            ),
+            tool_call_ids=[c.given_id or ids.mint(scope, "call_") for c in reply.tool_calls],
+            logprobs=body.get("top_logprobs", 0) if body.get("logprobs") is True else None,
         )
-
+        for index, reply in enumerate(analysis.replies)
+    ]
+    prompt_tokens = analysis.prompt_tokens
     completion_tokens = sum(c.completion_tokens() for c in choices)
     cents = call.charged_cents(token_cost_cents(model, prompt_tokens, completion_tokens))
     headers = call.charge(

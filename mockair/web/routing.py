@@ -202,8 +202,8 @@ def api_route(
             ctx.model = model if isinstance(model, str) else None
             ctx.stream = payload.get("stream") is True
             if spec.schema is not None:
-                payload = state.schemas.validate(
-                    spec.schema, payload, allow_unknown=state.settings.allow_unknown_fields
+                payload = state.schemas.validate_cached(
+                    spec.schema, raw, payload, allow_unknown=state.settings.allow_unknown_fields
                 )
         return await handler(ApiCall(request, state, ctx, spec, principal, payload))
 

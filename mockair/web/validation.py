@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockair import jsonio
 from mockair.errors import ApiError, InvalidType, InvalidValue, MissingField, UnknownField
+from mockair.lru import Lru
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -75,6 +76,9 @@ class SchemaSet:
             self.documents[relative[: -len(".json")]] = document
         self._registry: Any = None
         self._validators: dict[str, Draft202012Validator] = {}
+        # Validation is a pure function of (schema, body): a body seen before (a client's
+        # retry, a test's repeated request) is answered from here instead of jsonschema.
+        self._valid: Lru[tuple[str, bool, bytes], dict[str, Any]] = Lru(2048)
 
     def route_schema_ids(self) -> list[str]:
         return [name for name in self.documents if not name.startswith("_")]
@@ -97,6 +101,21 @@ class SchemaSet:
             validator = Draft202012Validator(self.documents[schema_id], registry=self._registry)
             self._validators[schema_id] = validator
         return validator
+
+    def validate_cached(
+        self, schema_id: str, raw: bytes, body: dict[str, Any], *, allow_unknown: bool = False
+    ) -> dict[str, Any]:
+        """``validate``, remembered by the raw body bytes (only valid bodies are remembered).
+        The returned dict is shared: callers must not modify it."""
+        if len(raw) > 65536:
+            return self.validate(schema_id, body, allow_unknown=allow_unknown)
+        key = (schema_id, allow_unknown, raw)
+        cleaned = self._valid.get(key)
+        if cleaned is None:
+            cleaned = self._valid.put(
+                key, self.validate(schema_id, body, allow_unknown=allow_unknown)
+            )
+        return cleaned
 
     def validate(
         self, schema_id: str, body: dict[str, Any], *, allow_unknown: bool = False
