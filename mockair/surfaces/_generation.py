@@ -10,7 +10,7 @@ from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue, ModelNotSupported
 from mockair.synth.conversation import Conversation
 from mockair.synth.text import Corpus, load_corpus
-from mockair.synth.vision import describe, image_from_base64, image_from_url
+from mockair.synth.vision import describe, image_from_base64, image_from_url, is_image
 from mockair.web.routing import ApiCall
 from mockair.web.sse import Pacing
 
@@ -100,13 +100,20 @@ def media_lookup(call: ApiCall) -> Callable[[str], bytes | None]:
 def load_image(
     call: ApiCall, *, url: str | None = None, b64: str | None = None, param: str
 ) -> tuple[bytes | None, str]:
-    """(bytes, label) of one input image; broken base64 is a 400 naming ``param``."""
+    """(bytes, label) of one input image. Inline data (base64, ``data:`` URLs) that is not a
+    decodable image is a 400 naming ``param``; a URL is only ever a name, never fetched."""
     try:
         if b64 is not None:
-            return image_from_base64(b64), "inline data"
-        return image_from_url(url or "", media_lookup(call))
+            data: bytes | None = image_from_base64(b64)
+            label = "inline data"
+        else:
+            data, label = image_from_url(url or "", media_lookup(call))
     except ValueError as exc:
         raise InvalidValue(f"{param}: {exc}", param=param) from None
+    inline = b64 is not None or (url or "").startswith("data:")
+    if inline and data is not None and not is_image(data):
+        raise InvalidValue(f"{param}: the data is not a decodable image", param=param)
+    return data, label
 
 
 def vision_sentences(images: Iterable[tuple[bytes | None, str]]) -> list[str]:

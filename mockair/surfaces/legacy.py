@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import anyio
 from starlette.responses import Response
+from starlette.routing import Route
 
-from mockair.errors import InvalidValue, MissingField
+from mockair.errors import InvalidValue, MissingField, ModelNotSupported
 from mockair.state.media import MediaItem
 from mockair.surfaces import _generation as gen
 from mockair.synth.images import ImageSpec, render_png
 from mockair.synth.reply import ReplyRequest, generate
-from mockair.web.routing import ApiCall, api_route
+from mockair.synth.vision import describe
+from mockair.web.routing import ApiCall, Handler, api_route, json_response
 from mockair.web.sse import EventStream, data_event
 
 ASK_MODEL = "gpt-4o-mini"
@@ -62,15 +66,77 @@ async def ask(call: ApiCall) -> Response:
     return EventStream(events, pacing=gen.pacing_for(call, model))
 
 
-ROUTES = [
-    api_route(
-        path,
-        ask,
-        auth="legacy",
-        tag="legacy",
-        query=("prompt",),
-        summary="GlobalAsk: stream an answer as data: lines (legacy)",
-        responses=("text/event-stream",),
+LEGACY_RATIOS = ("1:1", "16:9", "9:16", "21:9", "9:21", "1:2", "2:1")
+
+
+async def imagine(call: ApiCall) -> Response:
+    from mockair.surfaces.images import ratio_size
+
+    prompt = required_query(call, "prompt", max_length=2000)
+    ratio = call.query("size") or "1:1"
+    if ratio not in LEGACY_RATIOS:
+        raise InvalidValue(
+            f"size: expected one of {', '.join(LEGACY_RATIOS)}, got '{ratio}'", param="size"
+        )
+    seed = call.query_int("seed")
+    model = call.resolve_model(call.query("model") or "flux", ("image",), "image generation")
+    width, height = ratio_size(ratio, 1024, "size")
+    spec = ImageSpec(
+        prompt, model.id, width, height, seed if seed is not None else call.state.settings.seed
     )
-    for path in ("/ask", "/v1/ask")
+    png = await anyio.to_thread.run_sync(render_png, spec)
+    return Response(png, media_type="image/png")
+
+
+async def imagine_models(call: ApiCall) -> Response:
+    return json_response([m.id for m in call.state.catalog.models if m.private.get("legacy_image")])
+
+
+async def vision(call: ApiCall) -> Response:
+    url = required_query(call, "url")
+    model = call.resolve_model(
+        call.query("model") or "gemini-pro-vision", ("chat",), "image understanding"
+    )
+    if not model.flag("supports_vision"):
+        raise ModelNotSupported(
+            f"Model '{model.id}' does not support image understanding.", param="model"
+        )
+    data, label = gen.load_image(call, url=url, param="url")
+    return Response(describe(data, label), media_type="text/plain; charset=utf-8")
+
+
+def _legacy(paths: tuple[str, ...], handler: Handler, summary: str, **options: Any) -> list[Route]:
+    return [
+        api_route(path, handler, auth="legacy", tag="legacy", summary=summary, **options)
+        for path in paths
+    ]
+
+
+ROUTES = [
+    *_legacy(
+        ("/ask", "/v1/ask"),
+        ask,
+        "GlobalAsk: stream an answer as data: lines",
+        query=("prompt",),
+        responses=("text/event-stream",),
+    ),
+    *_legacy(
+        ("/imagine", "/v1/imagine", "/imagine2", "/v1/imagine2"),
+        imagine,
+        "Generate a PNG from a prompt",
+        query=("prompt", "size", "seed", "model"),
+        responses=("image/png",),
+    ),
+    *_legacy(
+        ("/imagine/models", "/v1/imagine/models", "/imagine2/models", "/v1/imagine2/models"),
+        imagine_models,
+        "Ids of the legacy image models",
+    ),
+    *_legacy(
+        ("/images/vision", "/v1/images/vision"),
+        vision,
+        "Describe an image by URL (never fetched)",
+        query=("url", "model"),
+        responses=("text/plain",),
+    ),
 ]

@@ -54,6 +54,20 @@ def mockair_metadata(data: bytes) -> dict[str, object] | None:
     return meta if isinstance(meta, dict) and meta.get("generator") == "mockair" else None
 
 
+def is_image(data: bytes) -> bool:
+    """True when Pillow can read ``data`` as an image (PNG, JPEG, GIF, WebP, ...)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+    except Exception:
+        return False
+    return True
+
+
 def describe_pixels(data: bytes) -> str | None:
     """``The image is WxH pixels, mostly c1 and c2.``, or None when ``data`` is no image."""
     from PIL import Image
