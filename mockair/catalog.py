@@ -144,3 +144,29 @@ def load_catalog(fixtures_dir: Path, schemas_dir: Path) -> Catalog:
             )
         )
     return Catalog(models)
+
+
+@dataclass(frozen=True)
+class Voice:
+    voice_id: str
+    name: str
+    base_hz: float
+    public: dict[str, Any]  # the /v1/audio/voices object without preview_url
+
+
+@functools.lru_cache(maxsize=8)
+def load_voices(fixtures_dir: Path) -> tuple[Voice, ...]:
+    """The premade and legacy voices of ``fixtures/voices.json``, in file order."""
+    document = jsonio.loads((fixtures_dir / "voices.json").read_bytes())
+    voices = []
+    for entry in document["voices"]:
+        entry = dict(entry)
+        private = entry.pop("mockair", {}) or {}
+        voices.append(
+            Voice(entry["voice_id"], entry["name"], float(private.get("base_hz", 180)), entry)
+        )
+    return tuple(voices)
+
+
+def consent_text(fixtures_dir: Path) -> str:
+    return (fixtures_dir / "consent.txt").read_text("utf-8").rstrip()

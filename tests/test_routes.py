@@ -55,7 +55,8 @@ def test_every_route_is_in_openapi(client: httpx.Client) -> None:
             operation = operations[method.lower()]
             assert operation["tags"] == ["mockair" if spec.control else spec.tag]
             if spec.schema is not None:
-                ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                kind = "application/json" if spec.body == "json" else "multipart/form-data"
+                ref = operation["requestBody"]["content"][kind]["schema"]["$ref"]
                 assert ref == f"#/components/schemas/{spec.schema}"
     listed = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
     assert listed == {(openapi_path(spec.path), m) for spec in SPECS for m in spec.methods}

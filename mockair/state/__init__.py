@@ -19,6 +19,7 @@ from mockair.state.media import MediaStore
 from mockair.state.prompt_cache import PromptCache
 from mockair.state.responses import ResponseStore
 from mockair.state.stubs import RuleStore
+from mockair.state.voices import VoiceClones
 
 if TYPE_CHECKING:
     from mockair.web.validation import SchemaSet
@@ -52,6 +53,7 @@ class ServerState:
     faults: RuleStore = field(init=False)
     prompt_cache: PromptCache = field(init=False)
     responses: ResponseStore = field(init=False)
+    voices: VoiceClones = field(init=False)
     # Diagnostics of mockair bugs, kept across resets so the pytest plugin can report them.
     internal_errors: list[InternalErrorRecord] = field(default_factory=list)
     internal_error_seq: int = 0
@@ -72,6 +74,7 @@ class ServerState:
         self.faults = RuleStore("fault")
         self.prompt_cache = PromptCache()
         self.responses = ResponseStore()
+        self.voices = VoiceClones()
         self.cache = {}
         self.replies = Lru(1024)
 
@@ -93,6 +96,7 @@ class ServerState:
         self.faults.clear(scope)
         self.prompt_cache.clear(scope)
         self.responses.clear(scope)
+        self.voices.clear(scope)
         self.media.clear(scope)
         self.ids.reset_scope(scope)
         for record in self.keys.in_scope(scope):

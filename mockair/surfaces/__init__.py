@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockair.surfaces import (
+    audio,
     chat,
     control,
     embeddings,
@@ -21,6 +22,7 @@ from mockair.surfaces import (
     model_list,
     openapi,
     responses_api,
+    voices,
 )
 
 
@@ -58,6 +60,8 @@ def all_routes() -> list[Route]:
             *chat.ROUTES,
             *messages.ROUTES,
             *responses_api.ROUTES,
+            *audio.ROUTES,
+            *voices.ROUTES,
             *legacy.ROUTES,
             *embeddings.ROUTES,
             *images.ROUTES,

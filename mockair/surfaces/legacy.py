@@ -105,6 +105,29 @@ async def vision(call: ApiCall) -> Response:
     return Response(describe(data, label), media_type="text/plain; charset=utf-8")
 
 
+async def get_audio(call: ApiCall) -> Response:
+    from mockair.surfaces import _audio as au
+    from mockair.synth.audio import FORMATS
+
+    text = required_query(call, "text", max_length=5000)
+    voice = au.find_voice(call, call.query("voice") or "alex")
+    # An internal model: exempt from the key's model rules (CONTRACT §3.12.7).
+    model = call.state.catalog.get("elevenlabs-multilingual-v2")
+    call.ctx.model = model.id
+    fmt = FORMATS["mp3"]
+    data = await au.speech_bytes(
+        text=text,
+        voice=voice,
+        model=model.id,
+        instructions="",
+        seed=call.state.settings.seed,
+        speed=1.0,
+        fmt=fmt,
+        language="en",
+    )
+    return Response(data, media_type=fmt.content_type)
+
+
 def _legacy(paths: tuple[str, ...], handler: Handler, summary: str, **options: Any) -> list[Route]:
     return [
         api_route(path, handler, auth="legacy", tag="legacy", summary=summary, **options)
@@ -138,5 +161,12 @@ ROUTES = [
         "Describe an image by URL (never fetched)",
         query=("url", "model"),
         responses=("text/plain",),
+    ),
+    *_legacy(
+        ("/get-audio", "/v1/get-audio"),
+        get_audio,
+        "Speech as MP3 (voices alex, sophia, or any catalogue voice)",
+        query=("text", "voice"),
+        responses=("audio/mpeg",),
     ),
 ]

@@ -105,13 +105,12 @@ def _operation(spec: RouteSpec, method: str) -> dict[str, Any]:
     params = _parameters(spec)
     if params:
         operation["parameters"] = params
-    if spec.body == "json" and spec.schema is not None:
+    if spec.body != "none" and spec.schema is not None:
+        kind = "application/json" if spec.body == "json" else "multipart/form-data"
         operation["requestBody"] = {
             "required": spec.body_required,
             "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{component_name(spec.schema)}"}
-                }
+                kind: {"schema": {"$ref": f"#/components/schemas/{component_name(spec.schema)}"}}
             },
         }
     return operation

@@ -31,6 +31,14 @@ MAX_REF_DEPTH = 6
 HARD_REF_DEPTH = MAX_REF_DEPTH + 24
 # Schema nesting that deep is not a real schema; stopping keeps clear of Python's recursion limit.
 MAX_NESTING = 64
+# Values generated per instance before objects and arrays turn minimal, and before they stop:
+# several recursive properties (or minItems) grow a tree exponentially in the ref depth.
+SOFT_BUDGET = 1_000
+HARD_BUDGET = 5_000
+# minItems / minProperties beyond this, and minLength padding beyond MAX_PADDING characters in
+# all, are not honoured: an answer must fit in memory.
+MAX_ITEMS = 10_000
+MAX_PADDING = 1_000_000
 # How many candidate multiples (numbers) or regenerated items (uniqueItems) are tried.
 SCAN = 64
 
@@ -82,8 +90,10 @@ def _is_empty(schema: Any) -> bool:
 def _is_null(schema: Any) -> bool:
     if not isinstance(schema, dict):
         return False
-    return schema.get("type") in ("null", ["null"]) or (
-        "const" in schema and schema["const"] is None
+    return (
+        schema.get("type") in ("null", ["null"])
+        or schema.get("enum") == [None]
+        or ("const" in schema and schema["const"] is None)
     )
 
 
@@ -180,15 +190,25 @@ class _Generator:
         self.root = root
         self.rng = rng
         self.now = now
-        self.words = list(words) or ["value"]
+        self.words = words or ("value",)
         self.stack: list[str] = []  # the $refs being expanded along the current path
         self.reentries = 0  # how many of them re-enter a $ref already on the path
         self.nesting = 0
+        self.generated = 0  # values generated so far (the budgets)
+        self.padding = MAX_PADDING  # "x" characters minLength may still add
         self._anchors: dict[str, Any] | None = None
 
     @property
     def minimal(self) -> bool:
-        return self.reentries > MAX_REF_DEPTH
+        return self.reentries > MAX_REF_DEPTH or self.generated > SOFT_BUDGET
+
+    @property
+    def exhausted(self) -> bool:
+        return (
+            self.reentries > HARD_REF_DEPTH
+            or self.generated > HARD_BUDGET
+            or self.nesting > MAX_NESTING
+        )
 
     # -- $ref and combinators ------------------------------------------------------------
 
@@ -241,7 +261,7 @@ class _Generator:
             self.stack.append(ref)
             self.reentries += again
             pushed.append(again)
-            if self.reentries > HARD_REF_DEPTH:
+            if self.exhausted:
                 return {}
             flat = _merge(self._flatten(self._resolve(ref), pushed, depth + 1), flat)
         parts = schema.get("allOf")
@@ -274,6 +294,7 @@ class _Generator:
     def instance(self, schema: Any, *, nested: bool) -> Any:
         pushed: list[bool] = []
         self.nesting += 1
+        self.generated += 1
         try:
             flat = self._flatten(schema, pushed)
             return self._generate(flat, nested)
@@ -295,11 +316,10 @@ class _Generator:
         if isinstance(enum, list) and enum:
             typed = [v for v in enum if kind is None or _has_type(v, kind)]
             return copy.deepcopy(self.rng.choice(typed or enum))
-        hard_stop = self.reentries > HARD_REF_DEPTH or self.nesting > MAX_NESTING
         if kind == "object":
-            return {} if hard_stop else self._object(flat)
+            return {} if self.exhausted else self._object(flat)
         if kind == "array":
-            return [] if hard_stop else self._array(flat)
+            return [] if self.exhausted else self._array(flat)
         if kind == "string":
             return self._string(flat)
         if kind in ("integer", "number"):
@@ -335,10 +355,11 @@ class _Generator:
     def _object(self, flat: dict[str, Any]) -> dict[str, Any]:
         props = flat.get("properties")
         props = props if isinstance(props, dict) else {}
-        required = [r for r in flat.get("required") or [] if isinstance(r, str)]
+        required = flat.get("required")
+        required = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
         extra = flat.get("additionalProperties")
-        min_props = _count(flat.get("minProperties"), 0)
-        max_props = _count(flat.get("maxProperties"), None)
+        min_props = min(_size(flat.get("minProperties")) or 0, MAX_ITEMS)
+        max_props = _size(flat.get("maxProperties"))
 
         names = [n for n in props if props[n] is not False]
         if self.minimal:
@@ -371,8 +392,8 @@ class _Generator:
         if isinstance(items, list):  # draft 2019 and older: items as a tuple
             prefix, items = items, flat.get("additionalItems", {})
         prefix = prefix if isinstance(prefix, list) else []
-        min_items = _count(flat.get("minItems"), 0)
-        max_items = _count(flat.get("maxItems"), None)
+        min_items = min(_size(flat.get("minItems")) or 0, MAX_ITEMS)
+        max_items = _size(flat.get("maxItems"))
         contains = flat.get("contains")
 
         size = min_items if self.minimal else max(min_items, 1)
@@ -424,8 +445,9 @@ class _Generator:
         else:
             count = self.rng.randint(1, 4)
             text = " ".join(self.rng.choice(self.words) for _ in range(count))
-        min_len = _count(flat.get("minLength"), 0)
-        max_len = _count(flat.get("maxLength"), None)
+        min_len = min(_size(flat.get("minLength")) or 0, len(text) + self.padding)
+        max_len = _size(flat.get("maxLength"))
+        self.padding -= max(0, min_len - len(text))
         text = text.ljust(min_len, "x")
         return text if max_len is None else text[:max_len]
 
@@ -469,9 +491,10 @@ class _Generator:
         # but validation compares floats, so the range is widened by one step each side and
         # every candidate is checked (a float multipleOf also fails some exact multiples).
         for grid in grids:
-            k_lo, k_hi = _ceil_div(lo, grid, lo_open) - 1, _floor_div(hi, grid, hi_open) + 1
-            if k_lo <= k_hi:
-                for k in _outward(self.rng.randint(k_lo, k_hi), k_lo, k_hi):
+            k_lo, k_hi = _ceil_div(lo, grid, lo_open), _floor_div(hi, grid, hi_open)
+            if k_lo - 1 <= k_hi + 1:
+                start = self.rng.randint(*((k_lo, k_hi) if k_lo <= k_hi else (k_lo - 1, k_hi + 1)))
+                for k in _outward(start, k_lo - 1, k_hi + 1):
                     if valid(value := _as_number(k * grid, integer)):
                         return value
         # Then past a defaulted bound, nearest to the schema's bound first: the missing bound
@@ -494,11 +517,11 @@ class _Generator:
         return middle if valid(middle, multiple_too=False) else _as_number(lo, integer)
 
 
-def _count(value: Any, default: int | None) -> int | None:
-    """A non-negative integer keyword (minItems, maxLength, ...), or ``default``."""
+def _size(value: Any) -> int | None:
+    """A non-negative integer keyword (minItems, maxLength, ...), or None."""
     number = _number(value)
     if number is None or number < 0 or number.denominator != 1:
-        return default
+        return None
     return int(number)
 
 

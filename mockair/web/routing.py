@@ -23,8 +23,14 @@ from mockair.state.billing import charge, cost_header
 from mockair.state.keys import Principal
 from mockair.state.limits import permission_error
 from mockair.web.auth import AuthMode, authenticate
-from mockair.web.bodies import JSON_BODY_LIMIT, parse_json_object, read_limited
+from mockair.web.bodies import (
+    JSON_BODY_LIMIT,
+    check_content_length,
+    parse_json_object,
+    read_limited,
+)
 from mockair.web.context import RequestContext
+from mockair.web.forms import FORM_OVERHEAD, Upload, form_body, read_form
 
 BodyKind = Literal["json", "form", "none"]
 
@@ -43,12 +49,14 @@ class RouteSpec:
     control: bool = False
     path_params: tuple[str, ...] = field(default=())
     query: tuple[str, ...] = field(default=())  # documented query parameters
+    file_limit: int = 25 * 1024 * 1024  # multipart routes: the largest file (all files)
+    file_param: str = "file"
 
 
 class ApiCall:
     """One validated request as the handler sees it."""
 
-    __slots__ = ("body", "ctx", "principal", "request", "spec", "state")
+    __slots__ = ("body", "ctx", "principal", "request", "spec", "state", "uploads")
 
     def __init__(
         self,
@@ -65,6 +73,10 @@ class ApiCall:
         self.spec = spec
         self.principal = principal
         self.body = body
+        self.uploads: list[Upload] = []
+
+    def upload(self, name: str) -> Upload | None:
+        return next((u for u in self.uploads if u.field == name), None)
 
     @property
     def scope_id(self) -> str:
@@ -163,6 +175,8 @@ def api_route(
     responses: tuple[str, ...] = ("application/json",),
     tag: str = "api",
     query: tuple[str, ...] = (),
+    file_limit: int = 25 * 1024 * 1024,
+    file_param: str = "file",
 ) -> Route:
     control = path.startswith("/_mockair")
     spec = RouteSpec(
@@ -178,6 +192,8 @@ def api_route(
         control=control,
         path_params=tuple(_path_params(path)),
         query=query,
+        file_limit=file_limit,
+        file_param=file_param,
     )
 
     async def endpoint(request: Request) -> Response:
@@ -187,6 +203,8 @@ def api_route(
         if spec.body == "json":
             raw = await read_limited(request, JSON_BODY_LIMIT)  # step 3
             ctx.body_bytes = raw
+        if spec.body == "form":  # step 3 for uploads: the declared size, before anything else
+            check_content_length(request, spec.file_limit + FORM_OVERHEAD)
         principal = authenticate(  # step 4
             spec.auth, request.headers, request.query_params.get("key"), state.keys
         )
@@ -205,7 +223,26 @@ def api_route(
                 payload = state.schemas.validate_cached(
                     spec.schema, raw, payload, allow_unknown=state.settings.allow_unknown_fields
                 )
-        return await handler(ApiCall(request, state, ctx, spec, principal, payload))
+        uploads: list[Upload] = []
+        if spec.body == "form":
+            fields, uploads = await read_form(  # steps 3 and 7, counted while streaming
+                request, file_limit=spec.file_limit, file_param=spec.file_param
+            )
+            assert spec.schema is not None
+            schema = state.schemas.schema(spec.schema)
+            form = form_body(schema, fields, uploads)
+            ctx.form = {
+                name: values[-1] if len(values) == 1 else values for name, values in fields.items()
+            }
+            ctx.files = [u.journal_view() for u in uploads]
+            model = form.get("model")
+            ctx.model = model if isinstance(model, str) else None
+            payload = state.schemas.validate(
+                spec.schema, form, allow_unknown=state.settings.allow_unknown_fields
+            )
+        call = ApiCall(request, state, ctx, spec, principal, payload)
+        call.uploads = uploads
+        return await handler(call)
 
     route = Route(path, endpoint, methods=list(methods), name=f"{','.join(methods)} {path}")
     route.spec = spec  # type: ignore[attr-defined]
