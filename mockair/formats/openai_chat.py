@@ -206,6 +206,26 @@ def chunks(
                 prefix = b'{"tool_calls":[{"index":' + str(number).encode() + b',"function":'
                 for token in call.argument_tokens:
                     delta(prefix + b'{"arguments":' + jsonio.dumps(token) + b"}}]}")
+        elif choice.logprobs is not None:
+            # Streamed logprobs: each content chunk carries its own token's entry.
+            entries = logprobs_block(reply.answer_tokens, choice.logprobs)["content"]
+            offset = len(choice.content_tokens()) - len(entries)
+            for position, token in enumerate(choice.content_tokens()):
+                block = (
+                    b"null"
+                    if position < offset
+                    else jsonio.dumps({"content": [entries[position - offset]], "refusal": None})
+                )
+                events.append(
+                    head
+                    + index
+                    + b'{"content":'
+                    + jsonio.dumps(token)
+                    + b'},"logprobs":'
+                    + block
+                    + b',"finish_reason":null}'
+                    + tail
+                )
         else:
             for token in choice.content_tokens():
                 delta(b'{"content":' + jsonio.dumps(token) + b"}")

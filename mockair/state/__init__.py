@@ -19,6 +19,7 @@ from mockair.state.media import MediaStore
 from mockair.state.prompt_cache import PromptCache
 from mockair.state.responses import ResponseStore
 from mockair.state.stubs import RuleStore
+from mockair.state.tasks import TaskStore
 from mockair.state.voices import VoiceClones
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class ServerState:
     prompt_cache: PromptCache = field(init=False)
     responses: ResponseStore = field(init=False)
     voices: VoiceClones = field(init=False)
+    tasks: TaskStore = field(init=False)
     # Diagnostics of mockair bugs, kept across resets so the pytest plugin can report them.
     internal_errors: list[InternalErrorRecord] = field(default_factory=list)
     internal_error_seq: int = 0
@@ -75,6 +77,7 @@ class ServerState:
         self.prompt_cache = PromptCache()
         self.responses = ResponseStore()
         self.voices = VoiceClones()
+        self.tasks = TaskStore()
         self.cache = {}
         self.replies = Lru(1024)
 
@@ -97,6 +100,7 @@ class ServerState:
         self.prompt_cache.clear(scope)
         self.responses.clear(scope)
         self.voices.clear(scope)
+        self.tasks.clear(scope)
         self.media.clear(scope)
         self.ids.reset_scope(scope)
         for record in self.keys.in_scope(scope):

@@ -14,6 +14,7 @@ from mockair.surfaces import (
     audio,
     chat,
     control,
+    dubbing,
     embeddings,
     images,
     legacy,
@@ -22,6 +23,7 @@ from mockair.surfaces import (
     model_list,
     openapi,
     responses_api,
+    video,
     voices,
 )
 
@@ -62,6 +64,8 @@ def all_routes() -> list[Route]:
             *responses_api.ROUTES,
             *audio.ROUTES,
             *voices.ROUTES,
+            *video.ROUTES,
+            *dubbing.ROUTES,
             *legacy.ROUTES,
             *embeddings.ROUTES,
             *images.ROUTES,

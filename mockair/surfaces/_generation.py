@@ -3,6 +3,7 @@ the reply engine: semantic input, caps, images, context checks, pacing."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -55,17 +56,32 @@ class ContextLengthExceeded(ApiError):
     code = "context_length_exceeded"
 
 
-def semantic_input(body: dict[str, Any]) -> dict[str, Any]:
-    semantic = {k: v for k, v in body.items() if k not in NOT_SEMANTIC}
+@functools.lru_cache(maxsize=64)
+def _ignored(schemas: Any, schema_id: str) -> frozenset[str]:
+    properties = schemas.schema(schema_id).get("properties", {})
+    return frozenset(
+        name
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and spec.get("x-ignored")
+    )
+
+
+def semantic_input(call: ApiCall, body: dict[str, Any]) -> dict[str, Any]:
+    """What describes *what* to generate: the body without transport, sampling and truncation
+    fields, and without every field the route's schema marks as ignored (§2.6, §2.7)."""
+    ignored = _ignored(call.state.schemas, call.spec.schema) if call.spec.schema else frozenset()
+    semantic = {k: v for k, v in body.items() if k not in NOT_SEMANTIC and k not in ignored}
     thinking = semantic.get("thinking")
     if isinstance(thinking, dict) and "budget_tokens" in thinking:
         semantic["thinking"] = {k: v for k, v in thinking.items() if k != "budget_tokens"}
     reasoning = semantic.get("reasoning")
     if isinstance(reasoning, dict):
         # format/exclude/max_tokens only shape or truncate (§7.1 #6).
-        semantic["reasoning"] = {
-            k: v for k, v in reasoning.items() if k not in ("format", "exclude", "max_tokens")
-        }
+        kept = {k: v for k, v in reasoning.items() if k not in ("format", "exclude", "max_tokens")}
+        if kept:
+            semantic["reasoning"] = kept
+        else:
+            del semantic["reasoning"]
     return semantic
 
 

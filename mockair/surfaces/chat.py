@@ -109,7 +109,7 @@ def analyse(call: ApiCall, body: dict[str, Any], model: Model) -> Analysis:
     request = ReplyRequest(
         route_key=ROUTE_KEY,
         model=model.id,
-        semantic=gen.semantic_input(body),
+        semantic=gen.semantic_input(call, body),
         seed=gen.seed_of(call),
         now=call.state.now(),
         reasoning=plan,

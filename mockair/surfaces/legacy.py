@@ -128,6 +128,104 @@ async def get_audio(call: ApiCall) -> Response:
     return Response(data, media_type=fmt.content_type)
 
 
+SUNO_CUSTOM_LIMITS = {"chirp-v3-5": 3000}
+
+
+def _truthy(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _clip_media(spec: tuple[str, str, int, int], kind: str) -> bytes:
+    """Cover, song and video of one clip, rendered on first download."""
+    from mockair.synth import audio
+    from mockair.synth.audio import FORMATS
+    from mockair.synth.video import VideoSpec, render_mp4
+
+    text, model, seed, index = spec
+    cover = render_png(ImageSpec(text, model, 512, 512, seed, index))
+    if kind == "png":
+        return cover
+    if kind == "mp3":
+        segment = audio.music([text, index], seed=seed, seconds=10.0, rate=44100)
+        meta = audio.metadata("music", prompt=text, model=model, seed=seed)
+        return audio.render(segment, FORMATS["mp3"], meta)
+    return render_mp4(VideoSpec(text, model, seed, 10, "1:1", "image"), cover)
+
+
+async def suno_create(call: ApiCall) -> Response:
+    import functools
+
+    from mockair.state.tasks import Task
+
+    body = call.body
+    assert body is not None
+    model = call.resolve_model(body.get("model", "chirp-v3-5"), ("suno",), "legacy suno")
+    custom = _truthy(body.get("custom"))
+    limit = SUNO_CUSTOM_LIMITS.get(model.id, 1250) if custom else 200
+    if len(body["prompt"]) > limit:
+        raise InvalidValue(f"prompt: expected at most {limit} characters", param="prompt")
+    if custom and not body.get("style"):
+        raise MissingField("style: field required when custom is true", param="style")
+    call.authorize(model, internal=True)
+    state, scope, now = call.state, call.scope_id, call.state.now()
+    text = " ".join(p for p in (body["prompt"], body.get("style") if custom else None) if p)
+    if _truthy(body.get("instrumental")):
+        text += " (instrumental)"
+    cents = call.charged_cents(2 * model.price("price_per_generation_cents"))
+    headers = call.charge(cents) if call.principal and not call.principal.anonymous else {}
+    clips = []
+    for index in range(2):
+        media = {
+            ext: state.ids.mint(scope, prefix)
+            for ext, prefix in (("png", "img_"), ("mp3", "aud_"), ("mp4", "vid_"))
+        }
+        task = Task(
+            task_id=state.ids.mint_uuid(scope),
+            kind="suno",
+            scope=scope,
+            key=call.principal.key if call.principal else None,
+            created=now,
+            params={"media": media},
+            cost_cents=cents / 2,
+        )
+        spec = (text, model.id, state.settings.seed, index)
+        for ext, media_id in media.items():
+            state.media.put(
+                MediaItem(
+                    media_id, ext, now, scope, render=functools.partial(_clip_media, spec, ext)
+                )
+            )
+        state.tasks.add(task, now, state.settings.task_seconds)
+        clips.append(task.task_id)
+    return json_response({"status": "success", "clips": clips}, headers=headers)
+
+
+async def suno_clip(call: ApiCall) -> Response:
+    from mockair.errors import ApiError
+    from mockair.state.tasks import status_at
+
+    clip_id = call.path_param("uuid")
+    task = call.state.tasks.get(call.scope_id, clip_id, "suno")
+    state = status_at(task, call.state.now(), call.state.settings.task_seconds) if task else None
+    if task is None or state is None or state.status == "expired":
+        raise ApiError(
+            f"Clip '{clip_id}' not found.", status=404, code="clip_not_found", param="uuid"
+        )
+    if state.status != "completed":
+        return json_response(
+            {"status": "generating", "image_url": None, "audio_url": None, "video_url": None}
+        )
+    base, media = call.base_url(), task.params["media"]
+    return json_response(
+        {
+            "status": "finished",
+            "image_url": f"{base}/media/{media['png']}.png",
+            "audio_url": f"{base}/media/{media['mp3']}.mp3",
+            "video_url": f"{base}/media/{media['mp4']}.mp4",
+        }
+    )
+
+
 def _legacy(paths: tuple[str, ...], handler: Handler, summary: str, **options: Any) -> list[Route]:
     return [
         api_route(path, handler, auth="legacy", tag="legacy", summary=summary, **options)
@@ -162,6 +260,15 @@ ROUTES = [
         query=("url", "model"),
         responses=("text/plain",),
     ),
+    *_legacy(
+        ("/suno", "/v1/suno"),
+        suno_create,
+        "Create two music clips (legacy suno)",
+        methods=("POST",),
+        body="json",
+        schema="legacy.suno.request",
+    ),
+    *_legacy(("/suno/{uuid}", "/v1/suno/{uuid}"), suno_clip, "One legacy suno clip"),
     *_legacy(
         ("/get-audio", "/v1/get-audio"),
         get_audio,

@@ -81,7 +81,7 @@ async def create_message(call: ApiCall) -> Response:
         ReplyRequest(
             route_key=ROUTE_KEY,
             model=model.id,
-            semantic=gen.semantic_input(body),
+            semantic=gen.semantic_input(call, body),
             seed=gen.seed_of(call),
             now=call.state.now(),
             reasoning=plan,

@@ -44,7 +44,7 @@ def _output_format(body: dict[str, Any]) -> OutputFormat:
     return OutputFormat("json_object") if kind == "json_object" else TEXT
 
 
-def _echo(body: dict[str, Any], model_reasoning_effort: str | None) -> dict[str, Any]:
+def _echo(body: dict[str, Any]) -> dict[str, Any]:
     reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     return {
         "instructions": body.get("instructions"),
@@ -52,7 +52,7 @@ def _echo(body: dict[str, Any], model_reasoning_effort: str | None) -> dict[str,
         "parallel_tool_calls": body.get("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
         "reasoning": {
-            "effort": reasoning.get("effort", model_reasoning_effort),
+            "effort": reasoning.get("effort"),
             "summary": reasoning.get("summary"),
         },
         "store": body.get("store", True),
@@ -138,7 +138,7 @@ async def create_response(call: ApiCall) -> Response:
         ReplyRequest(
             route_key=ROUTE_KEY,
             model=model.id,
-            semantic=gen.semantic_input(body),
+            semantic=gen.semantic_input(call, body),
             seed=gen.seed_of(call),
             now=state.now(),
             reasoning=plan,
@@ -171,7 +171,7 @@ async def create_response(call: ApiCall) -> Response:
     now = int(state.now() // 1)
     status = "incomplete" if reply.finish == "length" else "completed"
     head = {"id": response_id, "created_at": now, "model": model.id}
-    echo = _echo(body, plan.effort if plan.on else None)
+    echo = _echo(body)
     usage = wire.usage_block(prompt_tokens, reply, usd(cents))
     completed_at = now if status == "completed" else None
     obj = wire.response_object(

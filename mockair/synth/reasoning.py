@@ -80,8 +80,13 @@ def plan_reasoning(
         decision = reasoning["enabled"]
     if decision is None and effort is not None:
         decision = effort != "none"
-    if decision is None and isinstance(body.get("thinking_budget"), int):
-        decision = body["thinking_budget"] > 0
+    if decision is None:
+        # thinking_budget alone switches (0 = off, §7.1 #2); chat reasoning.max_tokens acts
+        # like it (§3.2.1).
+        for value in (body.get("thinking_budget"), reasoning.get("max_tokens")):
+            if isinstance(value, int) and not isinstance(value, bool):
+                decision = value > 0
+                break
     if decision is None:
         decision = reasons_by_default
     if not decision:
