@@ -146,7 +146,9 @@ async def generate_images(call: ApiCall) -> Response:
     assert body is not None
     if body.get("stream") is True:
         raise InvalidValue("stream: not supported on this route; use sse: true", param="stream")
-    model = call.resolve_model(body["model"], ("image",), "image generation")
+    model = call.resolve_model(body["model"], ("image", "video", "music"), "image generation")
+    if model.kind != "image":
+        return await compatibility(call, body, model)
     for index, model_id in enumerate(body.get("models") or []):
         call.state.catalog.get_kind(
             model_id, ("image",), "image generation", param=f"models.{index}"
@@ -181,6 +183,55 @@ async def generate_images(call: ApiCall) -> Response:
         return ImageEventStream(lambda: render_all(specs, inputs), finish, headers)
     pngs = await anyio.to_thread.run_sync(render_all, specs, inputs)
     return json_response(finish(pngs), headers=headers)
+
+
+async def compatibility(call: ApiCall, body: dict[str, Any], model: Model) -> Response:
+    """Video and music models requested through this route (CONTRACT §3.6.4): the finished
+    file at once, billed as its own route."""
+    from mockair.surfaces.video import frame_ratio
+    from mockair.synth import audio
+    from mockair.synth.video import VideoSpec, render_mp4
+
+    if body.get("n", 1) != 1:
+        raise InvalidValue("n: video and music models make one result", param="n")
+    if body.get("response_format", "url") != "url":
+        raise InvalidValue(
+            "response_format: video and music models answer with a url", param="response_format"
+        )
+    call.authorize(model)
+    seed, scope, state = gen.seed_of(call), call.scope_id, call.state
+    if model.kind == "video":
+        caps = model.caps("video_caps")
+        durations = caps.get("durations") or [5]
+        duration = int(body.get("duration_seconds") or body.get("duration") or min(durations))
+        ratio = frame_ratio(body, caps)
+        spec = VideoSpec(body["prompt"], model.id, seed, duration, ratio)
+        data = await anyio.to_thread.run_sync(render_mp4, spec)
+        cents = duration * model.price("price_per_video_second_cents")
+        media_id, ext = state.ids.mint(scope, "vid_"), "mp4"
+    else:
+        style = body.get("style")
+        prompt = " ".join(str(p) for p in (body["prompt"], style) if p)
+        if body.get("instrumental") in (True, "true"):
+            prompt += " (instrumental)"
+
+        def make() -> bytes:
+            segment = audio.music([prompt, None, False], seed=seed, seconds=10.0, rate=44100)
+            meta = audio.metadata("music", prompt=prompt, model=model.id, seed=seed)
+            return audio.render(segment, audio.FORMATS["mp3"], meta)
+
+        data = await anyio.to_thread.run_sync(make)
+        cents = 10 * model.price("price_per_audio_second_cents")
+        media_id, ext = state.ids.mint(scope, "aud_"), "mp3"
+    state.media.put(MediaItem(media_id, ext, state.now(), scope, data))
+    headers = call.charge(call.charged_cents(cents))
+    return json_response(
+        {
+            "created": int(state.now() // 1),
+            "data": [{"url": f"{call.base_url()}/media/{media_id}.{ext}"}],
+        },
+        headers=headers,
+    )
 
 
 class ImageEventStream(Response):

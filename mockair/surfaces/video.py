@@ -77,6 +77,29 @@ def _check(body: dict[str, Any], model: Model) -> dict[str, Any]:
     }
 
 
+def frame_ratio(body: dict[str, Any], caps: dict[str, Any]) -> str:
+    """The aspect ratio of a compatibility request: aspect_ratio, aspectRatio or a WxH size."""
+    ratios = caps.get("aspect_ratios") or ["16:9"]
+    ratio = body.get("aspect_ratio") or body.get("aspectRatio")
+    size = body.get("size")
+    if ratio is None and isinstance(size, str) and "x" in size:
+        width, _, height = size.partition("x")
+        if width.isdigit() and height.isdigit() and int(width) and int(height):
+            ratio = min(
+                ratios,
+                key=lambda r: abs(
+                    int(r.split(":")[0]) / int(r.split(":")[1]) - int(width) / int(height)
+                ),
+            )
+    ratio = ratio or ratios[0]
+    if ratio not in ratios:
+        raise InvalidValue(
+            f"aspect_ratio: expected one of {', '.join(ratios)}, got '{ratio}'",
+            param="aspect_ratio",
+        )
+    return ratio
+
+
 def task_view(call: ApiCall, task: Task, state: TaskState | None = None) -> dict[str, Any]:
     if state is None:
         state = status_at(task, call.state.now(), call.state.settings.task_seconds)
