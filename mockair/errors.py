@@ -97,6 +97,11 @@ class ApiError(Exception):
         if self.status == 429:
             retry = self.retry_after if self.retry_after is not None else 1.0
             headers.setdefault("retry-after", str(max(1, math.ceil(retry))))
+            if "x-ratelimit-limit-requests" not in headers:
+                # A 429 that is not a bucket's (caps, faults, stubs): 0, 0 and the wait.
+                headers["x-ratelimit-limit-requests"] = "0"
+                headers["x-ratelimit-remaining-requests"] = "0"
+                headers["x-ratelimit-reset-requests"] = f"{round(retry, 3):g}s"
         return headers
 
 

@@ -77,17 +77,70 @@ class MockAirSession:
         entries = self.requests(path=path)
         return entries[-1] if entries else None
 
-    def stub(self, **spec: Any) -> str:
-        raise ControlPlaneError(
-            "stubs are stored by /_mockair/stubs but not yet applied to requests in this "
-            "mockair version"
-        )
+    def _match(self, **fields: Any) -> dict[str, Any]:
+        match = {name: value for name, value in fields.items() if value is not None}
+        match["key"] = self.api_key
+        return match
 
-    def fault(self, **spec: Any) -> str:
-        raise ControlPlaneError(
-            "faults are stored by /_mockair/faults but not yet applied to requests in this "
-            "mockair version"
-        )
+    def stub(
+        self,
+        path: str | None = None,
+        model: str | None = None,
+        contains: str | None = None,
+        regex: str | None = None,
+        method: str | None = None,
+        stream: bool | None = None,
+        times: int | None = None,
+        **respond: Any,
+    ) -> str:
+        """Add a stub bound to this key (CONTRACT §4.4); ``respond`` fields as keywords, e.g.
+        ``text=``, ``tool_calls=``, ``reasoning=``, ``error=``, ``latency_ms=``."""
+        body = {
+            "match": self._match(
+                path=path, model=model, contains=contains, regex=regex, method=method, stream=stream
+            ),
+            "respond": respond,
+            "times": times,
+        }
+        return str(self._call("POST", "/_mockair/stubs", json=body)["id"])
+
+    def fault(
+        self,
+        status: int | None = 500,
+        path: str | None = None,
+        model: str | None = None,
+        contains: str | None = None,
+        regex: str | None = None,
+        times: int | None = None,
+        after: int = 0,
+        code: str | None = None,
+        type: str | None = None,
+        message: str | None = None,
+        retry_after: float | None = None,
+        latency_ms: int | None = None,
+        cut_after_chunks: int | None = None,
+        cut_mode: str = "error",
+    ) -> str:
+        """Add a fault bound to this key (CONTRACT §4.5); e.g. ``fault(429, times=2)`` fails
+        the next two matching requests, then lets them through."""
+        body: dict[str, Any] = {
+            "match": self._match(path=path, model=model, contains=contains, regex=regex),
+            "status": status,
+            "times": times,
+            "after": after,
+            "cut_mode": cut_mode,
+        }
+        for name, value in (
+            ("code", code),
+            ("type", type),
+            ("message", message),
+            ("retry_after", retry_after),
+            ("latency_ms", latency_ms),
+            ("cut_after_chunks", cut_after_chunks),
+        ):
+            if value is not None:
+                body[name] = value
+        return str(self._call("POST", "/_mockair/faults", json=body)["id"])
 
     def advance(self, seconds: float) -> float:
         """Advance the virtual clock; returns the new ``now``."""

@@ -264,12 +264,19 @@ def content_blocks(reply: Reply, tool_ids: Sequence[str]) -> list[Any]:
 
 
 def usage_block(
-    input_tokens: int, reply: Reply, cache: CacheUsage, cost_usd: float | None, *, shape: str
+    input_tokens: int,
+    reply: Reply,
+    cache: CacheUsage,
+    cost_usd: float | None,
+    *,
+    shape: str,
+    output_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Usage as the final object (``final``), ``message_start`` (``start``) or
     ``message_delta`` (``delta``) carry it (§2.10.2, §3.3.3)."""
     usage: dict[str, Any] = {"input_tokens": input_tokens}
-    usage["output_tokens"] = 0 if shape == "start" else reply.completion_tokens()
+    output = reply.completion_tokens() if output_tokens is None else output_tokens
+    usage["output_tokens"] = 0 if shape == "start" else output
     if shape != "start":
         usage["output_tokens_details"] = {"thinking_tokens": len(reply.reasoning_tokens)}
     usage["cache_creation_input_tokens"] = cache.created
@@ -313,6 +320,7 @@ def events(
     cache: CacheUsage,
     cost_usd: float,
     stop_reason: str,
+    output_tokens: int | None = None,
 ) -> list[bytes]:
     start_usage = usage_block(input_tokens, reply, cache, None, shape="start")
     out = [
@@ -372,7 +380,9 @@ def events(
             {"type": "text", "text": ""},
             [{"type": "text_delta", "text": t} for t in reply.answer_tokens],
         )
-    final = usage_block(input_tokens, reply, cache, cost_usd, shape="delta")
+    final = usage_block(
+        input_tokens, reply, cache, cost_usd, shape="delta", output_tokens=output_tokens
+    )
     out.append(
         named_event(
             "message_delta",
@@ -390,3 +400,8 @@ def events(
     )
     out.append(named_event("message_stop", {"type": "message_stop"}))
     return out
+
+
+def error_frame(error: Any, sent: int) -> bytes:
+    """Anthropic's mid-stream error event, with the four-key envelope inside (§2.10.7)."""
+    return named_event("error", {"type": "error", "error": error.envelope()["error"]})

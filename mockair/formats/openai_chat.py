@@ -91,8 +91,20 @@ def logprobs_block(tokens: list[str], top: int) -> dict[str, Any]:
     return {"content": content, "refusal": None}
 
 
-def usage_block(prompt: int, choices: Sequence[Choice], cost_usd: float) -> dict[str, Any]:
-    completion = sum(c.completion_tokens() for c in choices)
+def error_frame(error: Any, sent: int) -> bytes:
+    """The mid-stream error of chat, image SSE and /ask streams (§2.10.7)."""
+    return (
+        b"data: "
+        + jsonio.dumps(error.envelope()["error"] and {"error": error.envelope()["error"]})
+        + b"\n\n"
+    )
+
+
+def usage_block(
+    prompt: int, choices: Sequence[Choice], cost_usd: float, completion: int | None = None
+) -> dict[str, Any]:
+    if completion is None:
+        completion = sum(c.completion_tokens() for c in choices)
     reasoning = sum(len(c.reply.reasoning_tokens) for c in choices)
     return {
         "prompt_tokens": prompt,

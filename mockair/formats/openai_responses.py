@@ -173,8 +173,10 @@ def output_items(reply: Reply, ids: ItemIds, *, status: str = "completed") -> li
     return items
 
 
-def usage_block(input_tokens: int, reply: Reply, cost_usd: float) -> dict[str, Any]:
-    output = reply.completion_tokens()
+def usage_block(
+    input_tokens: int, reply: Reply, cost_usd: float, output_tokens: int | None = None
+) -> dict[str, Any]:
+    output = reply.completion_tokens() if output_tokens is None else output_tokens
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": 0},
@@ -310,3 +312,18 @@ def events(
     )
     emit("response.completed" if status == "completed" else "response.incomplete", response=final)
     return out
+
+
+def error_frame(error: Any, sent: int) -> bytes:
+    """The Responses ``error`` event: flat, numbered after the events already sent."""
+    envelope = error.envelope()["error"]
+    return named_event(
+        "error",
+        {
+            "type": "error",
+            "sequence_number": sent,
+            "message": envelope["message"],
+            "code": envelope["code"],
+            "param": envelope["param"],
+        },
+    )

@@ -15,6 +15,7 @@ from mockair.state.clock import VirtualClock
 from mockair.state.ids import GLOBAL_SCOPE, IdSequences
 from mockair.state.journal import Journal
 from mockair.state.keys import KeyRegistry
+from mockair.state.limits import RateLimiter
 from mockair.state.media import MediaStore
 from mockair.state.prompt_cache import PromptCache
 from mockair.state.responses import ResponseStore
@@ -56,6 +57,7 @@ class ServerState:
     responses: ResponseStore = field(init=False)
     voices: VoiceClones = field(init=False)
     tasks: TaskStore = field(init=False)
+    rate: RateLimiter = field(init=False)
     # Diagnostics of mockair bugs, kept across resets so the pytest plugin can report them.
     internal_errors: list[InternalErrorRecord] = field(default_factory=list)
     internal_error_seq: int = 0
@@ -78,6 +80,7 @@ class ServerState:
         self.responses = ResponseStore()
         self.voices = VoiceClones()
         self.tasks = TaskStore()
+        self.rate = RateLimiter()
         self.cache = {}
         self.replies = Lru(1024)
 
@@ -105,6 +108,7 @@ class ServerState:
         self.ids.reset_scope(scope)
         for record in self.keys.in_scope(scope):
             self.keys.usage.pop(record.key, None)
+        self.rate.clear([record.key for record in self.keys.in_scope(scope)] + [scope])
         self.keys.usage.pop(scope, None)
 
     def record_internal_error(self, **fields: Any) -> None:

@@ -63,6 +63,7 @@ class Usage:
     credits_used: float = 0.0
     images_generated_today: int = 0
     day: int = -1  # virtual UTC day number the *_today counters belong to
+    credits_period: float = 0.0  # start of the credit period credits_used belongs to
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -64,3 +64,52 @@ class RuleStore:
         for rule in doomed:
             self.rules.remove(rule)
         return len(doomed)
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What rules match on (CONTRACT §4.4): known before validation, from a peek at the body."""
+
+    path: str
+    method: str
+    model: str | None
+    scope: str | None
+    text: str
+    stream: bool
+
+
+def matches(rule: Rule, facts: RequestFacts) -> bool:
+    import re
+
+    if rule.scope is not None and rule.scope != facts.scope:
+        return False
+    match = rule.spec.get("match") or {}
+    path = match.get("path")
+    if path is not None:
+        if path.endswith("*"):
+            if not facts.path.startswith(path[:-1]):
+                return False
+        elif facts.path != path.rstrip("/") and facts.path != path:
+            return False
+    if "method" in match and match["method"].upper() != facts.method:
+        return False
+    if "model" in match and match["model"] != facts.model:
+        return False
+    if "contains" in match and match["contains"].lower() not in facts.text.lower():
+        return False
+    if "regex" in match and re.search(match["regex"], facts.text) is None:
+        return False
+    return not ("stream" in match and bool(match["stream"]) != facts.stream)
+
+
+def use(store: RuleStore, rule: Rule) -> bool:
+    """Count a matching request against ``rule``; True when the rule fires for it."""
+    rule.seen += 1
+    if rule.seen <= int(rule.spec.get("after") or 0):
+        return False
+    rule.hits += 1
+    if rule.remaining is not None:
+        rule.remaining -= 1
+        if rule.remaining <= 0:
+            store.delete(rule.id)
+    return True

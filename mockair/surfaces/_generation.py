@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue, ModelNotSupported
 from mockair.synth.conversation import Conversation
+from mockair.synth.reply import Canned, CannedToolCall
 from mockair.synth.text import Corpus, load_corpus
 from mockair.synth.vision import describe, image_from_base64, image_from_url, is_image
 from mockair.web.routing import ApiCall
@@ -182,8 +183,99 @@ def cached_analysis(call: ApiCall, model: Model, compute: Callable[[], T]) -> T:
     return cached
 
 
+# A stub's finish_reason in any provider's words, as each surface says it (CONTRACT §4.4).
+FINISH_WORDS = {
+    "chat": {
+        "stop": "stop",
+        "end_turn": "stop",
+        "completed": "stop",
+        "length": "length",
+        "max_tokens": "length",
+        "incomplete": "length",
+        "tool_calls": "tool_calls",
+        "tool_use": "tool_calls",
+        "content_filter": "content_filter",
+        "refusal": "content_filter",
+    },
+    "messages": {
+        "stop": "end_turn",
+        "end_turn": "end_turn",
+        "completed": "end_turn",
+        "length": "max_tokens",
+        "max_tokens": "max_tokens",
+        "incomplete": "max_tokens",
+        "tool_calls": "tool_use",
+        "tool_use": "tool_use",
+        "content_filter": "refusal",
+        "refusal": "refusal",
+    },
+    "responses": {
+        "stop": "completed",
+        "end_turn": "completed",
+        "completed": "completed",
+        "tool_calls": "completed",
+        "tool_use": "completed",
+        "length": "incomplete",
+        "max_tokens": "incomplete",
+        "incomplete": "incomplete",
+        "content_filter": "incomplete",
+        "refusal": "incomplete",
+    },
+}
+
+
+def canned_from(respond: dict[str, Any] | None) -> Canned | None:
+    """The provider-neutral content of a stub, or None when it supplies no content."""
+    if not respond or not any(k in respond for k in ("text", "tool_calls", "reasoning")):
+        return None
+    calls = respond.get("tool_calls")
+    return Canned(
+        text=respond.get("text"),
+        tool_calls=tuple(
+            CannedToolCall(c["name"], c.get("arguments", {}), c.get("id")) for c in calls
+        )
+        if calls
+        else None,
+        reasoning=respond.get("reasoning"),
+    )
+
+
+def finish_override(respond: dict[str, Any] | None, surface: str) -> str | None:
+    value = (respond or {}).get("finish_reason")
+    return FINISH_WORDS[surface].get(value) if isinstance(value, str) else None
+
+
+def usage_override(respond: dict[str, Any] | None, prompt: int, completion: int) -> tuple[int, int]:
+    usage = (respond or {}).get("usage") or {}
+    return int(usage.get("prompt_tokens", prompt)), int(usage.get("completion_tokens", completion))
+
+
+async def stub_for(call: ApiCall, *, task_route: bool = False) -> dict[str, Any] | None:
+    """Step 11 for any route: the matching stub's respond object after its latency, raw
+    override and error (raised) have been applied."""
+    respond = call.stub()
+    if respond is not None:
+        await call.stub_effects(respond, task_route=task_route)
+    return respond
+
+
+def task_failure(respond: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stub's error on a task route: the task is created and later ends as failed."""
+    error = (respond or {}).get("error")
+    if not isinstance(error, dict):
+        return None
+    return {
+        "code": error.get("code") or "upstream_unavailable",
+        "message": error.get("message") or "Injected failure (mockair)",
+    }
+
+
 def pacing_for(call: ApiCall, model: Model) -> Pacing | None:
-    if not call.state.settings.realtime:
+    """Real-time pacing (``--realtime``, or ``X-Mockair-Realtime: 1`` on one request)."""
+    header = (call.request.headers.get("x-mockair-realtime") or "").strip().lower()
+    if header in ("0", "false", "off", "no"):
+        return None
+    if not call.state.settings.realtime and header not in ("1", "true", "on", "yes"):
         return None
     ttft = model.public.get("ttft_ms") or 300
     rate = model.private.get("tokens_per_second") or 50

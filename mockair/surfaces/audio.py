@@ -42,6 +42,7 @@ async def speech(call: ApiCall) -> Response:
     voice_id = voice_value["id"] if isinstance(voice_value, dict) else voice_value
     voice = au.find_voice(call, voice_id)
     call.authorize(model)
+    await gen.stub_for(call)
     settings = body.get("voice_settings") or {}
     data = await au.speech_bytes(
         text=body["input"],
@@ -88,6 +89,7 @@ async def music(call: ApiCall) -> Response:
     if not low <= length_ms <= high:
         raise InvalidValue(f"music_length_ms: expected {low}-{high}", param="music_length_ms")
     call.authorize(model)
+    await gen.stub_for(call)
     seconds = length_ms / 1000
     prompt = body.get("prompt") or ""
     key = [prompt, plan, bool(body.get("force_instrumental"))]
@@ -112,6 +114,7 @@ async def sound_effects(call: ApiCall) -> Response:
     fmt = au.output_format(call)
     seconds = float(body.get("duration_seconds", 5.0))
     call.authorize(model)
+    await gen.stub_for(call)
     prompt = body.get("prompt") or body["text"]
     seed = gen.seed_of(call)
     data = await au.render_cached(
@@ -134,8 +137,11 @@ async def transcribe(call: ApiCall) -> Response:
     upload = au.required_upload(call, "file")
     data, info = await au.read_upload(upload)
     call.authorize(model)
+    respond = await gen.stub_for(call)
     meta = info.meta
     text = transcription.transcript_text(meta, info.duration, au.digest(data), gen.corpus_of(call))
+    if respond is not None and isinstance(respond.get("text"), str):
+        text = respond["text"]  # a stub's transcript
     language = (
         body.get("language") or body.get("language_code") or (meta or {}).get("language") or "en"
     ).lower()
@@ -237,6 +243,7 @@ async def isolate(call: ApiCall) -> Response:
     upload = au.required_upload(call, "file", "audio")
     data, info = await au.read_upload(upload)
     call.authorize(model)
+    await gen.stub_for(call)
     seed, digest, meta = gen.seed_of(call), au.digest(data), info.meta or {}
     duration = max(info.duration, 0.05)
     voice = au.find_voice(call, str(meta.get("voice") or DEFAULT_VOICE))
@@ -273,6 +280,7 @@ async def change_voice(call: ApiCall) -> Response:
     voice = au.find_voice(call, body["voice"])
     data, info = await au.read_upload(upload)
     call.authorize(model)
+    await gen.stub_for(call)
     seed, digest, meta = gen.seed_of(call), au.digest(data), info.meta or {}
     duration = max(info.duration, 0.05)
     if meta.get("kind") in transcription.SPOKEN_KINDS:

@@ -14,7 +14,7 @@ from mockair.formats import openai_chat
 from mockair.state.billing import token_cost_cents, usd
 from mockair.surfaces import _generation as gen
 from mockair.synth.reasoning import plan_reasoning
-from mockair.synth.reply import OutputFormat, Reply, ReplyRequest, generate
+from mockair.synth.reply import Canned, OutputFormat, Reply, ReplyRequest, generate
 from mockair.synth.tools import ToolChoice, plan_tool_calls
 from mockair.web.routing import ApiCall, api_route, json_response
 from mockair.web.sse import EventStream
@@ -66,7 +66,9 @@ class Analysis:
     replies: tuple[Reply, ...]
 
 
-def analyse(call: ApiCall, body: dict[str, Any], model: Model) -> Analysis:
+def analyse(
+    call: ApiCall, body: dict[str, Any], model: Model, canned: Canned | None = None
+) -> Analysis:
     declared = {
         t["function"]["name"]
         for t in body.get("tools") or []
@@ -118,6 +120,7 @@ def analyse(call: ApiCall, body: dict[str, Any], model: Model) -> Analysis:
         vision=gen.vision_sentences(conversation.last_user_images()),
         stops=[stop] if isinstance(stop, str) else list(stop or []),
         cap=gen.answer_cap(model, body.get("max_tokens"), body.get("max_completion_tokens")),
+        canned=canned,
     )
     corpus = gen.corpus_of(call)
     replies = tuple(
@@ -134,6 +137,11 @@ async def create_completion(call: ApiCall) -> Response:
         raise InvalidValue("stream_options: only allowed with stream: true", param="stream_options")
     model = resolve_models(call, body)[0]
     analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
+    respond = await gen.stub_for(call)
+    canned = gen.canned_from(respond)
+    if canned is not None:
+        analysis = analyse(call, body, model, canned)
+    finish = gen.finish_override(respond, "chat")
     reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     json_reply = output_format(body).kind != "text"
     scope = call.scope_id
@@ -147,11 +155,13 @@ async def create_completion(call: ApiCall) -> Response:
             ),
             tool_call_ids=[c.given_id or ids.mint(scope, "call_") for c in reply.tool_calls],
             logprobs=body.get("top_logprobs", 0) if body.get("logprobs") is True else None,
+            finish_override=finish,
         )
         for index, reply in enumerate(analysis.replies)
     ]
-    prompt_tokens = analysis.prompt_tokens
-    completion_tokens = sum(c.completion_tokens() for c in choices)
+    prompt_tokens, completion_tokens = gen.usage_override(
+        respond, analysis.prompt_tokens, sum(c.completion_tokens() for c in choices)
+    )
     cents = call.charged_cents(token_cost_cents(model, prompt_tokens, completion_tokens))
     headers = call.charge(
         cents,
@@ -159,7 +169,7 @@ async def create_completion(call: ApiCall) -> Response:
         completion_tokens=completion_tokens,
         capped_tokens=prompt_tokens + completion_tokens,
     )
-    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents))
+    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
     completion_id = ids.mint(scope, "chatcmpl-")
     created = int(call.state.now() // 1)
     if body.get("stream") is True:
@@ -167,7 +177,8 @@ async def create_completion(call: ApiCall) -> Response:
         events = openai_chat.chunks(
             completion_id, created, model.id, choices, usage if include_usage else None
         )
-        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model))
+        cut = call.stream_cut(openai_chat.error_frame, respond=respond)
+        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
     return json_response(
         openai_chat.completion(completion_id, created, model.id, choices, usage), headers=headers
     )

@@ -57,6 +57,8 @@ async def create(call: ApiCall) -> Response:
             gen.corpus_of(call), rng_for("dubbing-url", url), round(2.5 * duration)
         )
     call.authorize(model)
+    respond = await gen.stub_for(call, task_route=True)
+    fails_with = gen.task_failure(respond)
     source_lang = body.get("source_lang", "auto")
     if source_lang == "auto":
         source_lang = str(meta.get("language") or "en")
@@ -69,6 +71,7 @@ async def create(call: ApiCall) -> Response:
     except ApiError:
         voice = au.find_voice(call, DEFAULT_VOICE)
     task = Task(
+        fails_with=fails_with,
         task_id=state.ids.mint(scope, "dub_"),
         kind="dubbing",
         scope=scope,

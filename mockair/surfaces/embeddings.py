@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from mockair.catalog import Model
 from mockair.errors import InvalidValue
+from mockair.surfaces import _generation as gen
 from mockair.synth import tokenizer
 from mockair.synth.embeddings import embed, to_base64, token_ids_text
 from mockair.web.routing import ApiCall, api_route, json_response
@@ -57,6 +58,7 @@ async def create_embeddings(call: ApiCall) -> Response:
     dimensions = _dimensions(body, model)
     inputs = _inputs(body["input"])
     call.authorize(model)  # step 9
+    await gen.stub_for(call)
 
     seed = call.state.settings.seed  # embeddings have no request seed (§2.7)
     as_base64 = body.get("encoding_format") == "base64"

@@ -93,7 +93,7 @@ def read_inputs(call: ApiCall, refs: list[dict[str, str]]) -> tuple[list[bytes |
                 data, _ = image_from_url(url, lookup)
                 if data is None and "/media/" in url:
                     raise MediaNotFound(
-                        f"{param}: media '{url.rsplit('/', 1)[-1]}' not found", param=param
+                        f"{param}: media '{url.rsplit('/', 1)[-1]}' not found", param="media_id"
                     )
         except ValueError as exc:
             raise InvalidValue(f"{param}: {exc}", param=param) from None
@@ -156,6 +156,7 @@ async def generate_images(call: ApiCall) -> Response:
     width, height, refs = check_request(body, model)
     inputs, sources = read_inputs(call, refs)
     call.authorize(model)
+    await gen.stub_for(call)
     seed = gen.seed_of(call)
     specs = [
         ImageSpec(body["prompt"], model.id, width, height, seed, index, tuple(sources))
@@ -199,6 +200,7 @@ async def compatibility(call: ApiCall, body: dict[str, Any], model: Model) -> Re
             "response_format: video and music models answer with a url", param="response_format"
         )
     call.authorize(model)
+    await gen.stub_for(call)
     seed, scope, state = gen.seed_of(call), call.scope_id, call.state
     if model.kind == "video":
         caps = model.caps("video_caps")

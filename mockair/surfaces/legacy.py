@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockair.errors import InvalidValue, MissingField, ModelNotSupported
+from mockair.formats import openai_chat
 from mockair.state.media import MediaItem
 from mockair.surfaces import _generation as gen
 from mockair.synth.images import ImageSpec, render_png
@@ -44,6 +45,7 @@ async def ask(call: ApiCall) -> Response:
     # An internal model: exempt from the key's model rules (CONTRACT §3.12.4, §7.1 #8).
     model = call.state.catalog.get(ASK_MODEL)
     call.ctx.model = model.id
+    respond = await gen.stub_for(call)
     reply = generate(
         ReplyRequest(
             route_key="/ask",
@@ -51,6 +53,7 @@ async def ask(call: ApiCall) -> Response:
             semantic={"messages": [{"role": "user", "content": prompt}]},
             seed=call.state.settings.seed,
             now=call.state.now(),
+            canned=gen.canned_from(respond),
         ),
         gen.corpus_of(call),
     )
@@ -63,7 +66,8 @@ async def ask(call: ApiCall) -> Response:
         data_event({"message": token, "url": url if i == len(tokens) - 1 else ""})
         for i, token in enumerate(tokens)
     ]
-    return EventStream(events, pacing=gen.pacing_for(call, model))
+    cut = call.stream_cut(openai_chat.error_frame, respond=respond)
+    return EventStream(events, pacing=gen.pacing_for(call, model), cut=cut)
 
 
 LEGACY_RATIOS = ("1:1", "16:9", "9:16", "21:9", "9:21", "1:2", "2:1")
@@ -80,6 +84,8 @@ async def imagine(call: ApiCall) -> Response:
         )
     seed = call.query_int("seed")
     model = call.resolve_model(call.query("model") or "flux", ("image",), "image generation")
+    call.authorize(model)
+    await gen.stub_for(call)
     width, height = ratio_size(ratio, 1024, "size")
     spec = ImageSpec(
         prompt, model.id, width, height, seed if seed is not None else call.state.settings.seed
@@ -102,7 +108,10 @@ async def vision(call: ApiCall) -> Response:
             f"Model '{model.id}' does not support image understanding.", param="model"
         )
     data, label = gen.load_image(call, url=url, param="url")
-    return Response(describe(data, label), media_type="text/plain; charset=utf-8")
+    call.authorize(model)
+    respond = await gen.stub_for(call)
+    text = respond["text"] if respond and isinstance(respond.get("text"), str) else None
+    return Response(text or describe(data, label), media_type="text/plain; charset=utf-8")
 
 
 async def get_audio(call: ApiCall) -> Response:
@@ -114,6 +123,7 @@ async def get_audio(call: ApiCall) -> Response:
     # An internal model: exempt from the key's model rules (CONTRACT §3.12.7).
     model = call.state.catalog.get("elevenlabs-multilingual-v2")
     call.ctx.model = model.id
+    await gen.stub_for(call)
     fmt = FORMATS["mp3"]
     data = await au.speech_bytes(
         text=text,
@@ -167,6 +177,8 @@ async def suno_create(call: ApiCall) -> Response:
     if custom and not body.get("style"):
         raise MissingField("style: field required when custom is true", param="style")
     call.authorize(model, internal=True)
+    respond = await gen.stub_for(call, task_route=True)
+    fails_with = gen.task_failure(respond)
     state, scope, now = call.state, call.scope_id, call.state.now()
     text = " ".join(p for p in (body["prompt"], body.get("style") if custom else None) if p)
     if _truthy(body.get("instrumental")):
@@ -180,6 +192,7 @@ async def suno_create(call: ApiCall) -> Response:
             for ext, prefix in (("png", "img_"), ("mp3", "aud_"), ("mp4", "vid_"))
         }
         task = Task(
+            fails_with=fails_with,
             task_id=state.ids.mint_uuid(scope),
             kind="suno",
             scope=scope,

@@ -77,6 +77,7 @@ async def create_message(call: ApiCall) -> Response:
         else []
     )
     schema = wire.output_schema(body)
+    respond = await gen.stub_for(call)
     reply = generate(
         ReplyRequest(
             route_key=ROUTE_KEY,
@@ -90,6 +91,7 @@ async def create_message(call: ApiCall) -> Response:
             vision=gen.vision_sentences(conversation.last_user_images()),
             stops=list(body.get("stop_sequences") or []),
             cap=gen.answer_cap(model, body.get("max_tokens")),
+            canned=gen.canned_from(respond),
         ),
         gen.corpus_of(call),
     )
@@ -108,8 +110,10 @@ async def create_message(call: ApiCall) -> Response:
             cache.write_1h = prefix.tokens
         else:
             cache.write_5m = prefix.tokens
-    input_tokens = prompt_tokens - cache.read - cache.created
-    output_tokens = reply.completion_tokens()
+    prompt_tokens, output_tokens = gen.usage_override(
+        respond, prompt_tokens, reply.completion_tokens()
+    )
+    input_tokens = max(0, prompt_tokens - cache.read - cache.created)
     cents = call.charged_cents(
         messages_cost_cents(
             model, input_tokens, output_tokens, cache.read, cache.write_5m, cache.write_1h
@@ -124,13 +128,24 @@ async def create_message(call: ApiCall) -> Response:
     scope, ids = call.scope_id, call.state.ids
     tool_ids = [c.given_id or ids.mint(scope, "toolu_") for c in reply.tool_calls]
     message_id = ids.mint(scope, "msg_")
-    stop_reason = wire.STOP_REASONS[reply.finish]
+    stop_reason = gen.finish_override(respond, "messages") or wire.STOP_REASONS[reply.finish]
     if body.get("stream") is True:
         events = wire.events(
-            message_id, model.id, reply, tool_ids, input_tokens, cache, usd(cents), stop_reason
+            message_id,
+            model.id,
+            reply,
+            tool_ids,
+            input_tokens,
+            cache,
+            usd(cents),
+            stop_reason,
+            output_tokens,
         )
-        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model))
-    usage = wire.usage_block(input_tokens, reply, cache, usd(cents), shape="final")
+        cut = call.stream_cut(wire.error_frame, respond=respond)
+        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
+    usage = wire.usage_block(
+        input_tokens, reply, cache, usd(cents), shape="final", output_tokens=output_tokens
+    )
     return json_response(
         wire.message_object(message_id, model.id, reply, tool_ids, usage, stop_reason),
         headers=headers,

@@ -134,6 +134,7 @@ async def create_response(call: ApiCall) -> Response:
         if model.flag("supports_tools")
         else []
     )
+    respond = await gen.stub_for(call)
     reply = generate(
         ReplyRequest(
             route_key=ROUTE_KEY,
@@ -146,11 +147,14 @@ async def create_response(call: ApiCall) -> Response:
             output=_output_format(body),
             vision=gen.vision_sentences(conversation.last_user_images()),
             cap=gen.answer_cap(model, body.get("max_output_tokens")),
+            canned=gen.canned_from(respond),
         ),
         gen.corpus_of(call),
     )
 
-    output_tokens = reply.completion_tokens()
+    prompt_tokens, output_tokens = gen.usage_override(
+        respond, prompt_tokens, reply.completion_tokens()
+    )
     cents = call.charged_cents(token_cost_cents(model, prompt_tokens, output_tokens))
     headers = call.charge(
         cents,
@@ -169,10 +173,12 @@ async def create_response(call: ApiCall) -> Response:
         ],
     )
     now = int(state.now() // 1)
-    status = "incomplete" if reply.finish == "length" else "completed"
+    status = gen.finish_override(respond, "responses") or (
+        "incomplete" if reply.finish == "length" else "completed"
+    )
     head = {"id": response_id, "created_at": now, "model": model.id}
     echo = _echo(body)
-    usage = wire.usage_block(prompt_tokens, reply, usd(cents))
+    usage = wire.usage_block(prompt_tokens, reply, usd(cents), output_tokens)
     completed_at = now if status == "completed" else None
     obj = wire.response_object(
         head,
@@ -188,7 +194,8 @@ async def create_response(call: ApiCall) -> Response:
         events = wire.events(
             head, echo, reply, item_ids, status=status, usage=usage, completed_at=completed_at
         )
-        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model))
+        cut = call.stream_cut(wire.error_frame, respond=respond)
+        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
     return json_response(obj, headers=headers)
 
 

@@ -163,6 +163,8 @@ async def create(call: ApiCall) -> Response:
     refs = body.get("input_images") or [] if params["mode"] != "text" else []
     inputs, _ = read_inputs(call, refs) if refs else ([], [])
     call.authorize(model)
+    respond = await gen.stub_for(call, task_route=True)
+    fails_with = gen.task_failure(respond)
     state, now, seconds = call.state, call.state.now(), call.state.settings.task_seconds
     key = call.principal.key if call.principal is not None else None
     if key is not None:
@@ -188,6 +190,7 @@ async def create(call: ApiCall) -> Response:
     )
     headers = call.charge(cents)
     task = Task(
+        fails_with=fails_with,
         task_id=state.ids.mint(scope, "vt_"),
         kind="video",
         scope=scope,

@@ -116,13 +116,13 @@ def draw_scene(spec: ImageSpec, base=None):  # type: ignore[no-untyped-def]
     text = spec.prompt[:200]
     if text.strip():
         font = _font(max(10, min(width, height) // 24))
-        margin = max(4, width // 40)
+        margin = max(2, min(width, height) // 40)
         lines = _wrap(text, draw, font, width - 4 * margin)[:8]
         line_height = int(font.size * 1.25) if hasattr(font, "size") else 12
         box_height = line_height * len(lines) + 2 * margin
-        top = height - box_height - margin
+        top = max(0, min(height - box_height - margin, height - margin - 1))
         panel = _contrast(_contrast(second))
-        draw.rectangle((margin, max(0, top), width - margin, height - margin), fill=panel)
+        draw.rectangle((margin, top, width - margin, height - margin), fill=panel)
         ink = _contrast(panel)
         for number, line in enumerate(lines):
             draw.text(

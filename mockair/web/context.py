@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockair.state.keys import Principal
+
+if TYPE_CHECKING:
+    from mockair.state.stubs import Rule
 
 
 @dataclass
@@ -30,3 +33,7 @@ class RequestContext:
     fault_id: str | None = None
     error_code: str | None = None
     traceback: str | None = None
+    cut_rule: Rule | None = None  # a fault that cuts this stream, counted when it starts
+    answering_model: str | None = None  # a fallback chosen at step 5
+    rate_headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-* of this key
+    facts: Any = None  # what stubs and faults match on

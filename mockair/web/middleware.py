@@ -20,6 +20,7 @@ from mockair.state.journal import BODY_CAP, Entry
 from mockair.web.auth import presented_key
 from mockair.web.context import RequestContext
 from mockair.web.headers import CORS_HEADERS, PREFLIGHT_HEADERS, HttpDate, valid_client_request_id
+from mockair.web.sse import StreamDropped
 
 logger = logging.getLogger("mockair")
 
@@ -132,7 +133,12 @@ class PipelineMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = [*message.get("headers", []), *extra]
+                if ctx.rate_headers:
+                    # A key with an rpm_limit: its bucket's figures on every response.
+                    headers = [h for h in headers if not h[0].startswith(b"x-ratelimit-")]
+                    headers += [(k.encode(), v.encode()) for k, v in ctx.rate_headers.items()]
+                message["headers"] = headers
                 capture.start(message)
             elif message["type"] == "http.response.body":
                 capture.chunk(message.get("body", b""))
@@ -146,6 +152,10 @@ class PipelineMiddleware:
                 if latency and not ctx.control:
                     await asyncio.sleep(latency / 1000)
                 await self.app(scope, receive, send_wrapper)
+        except StreamDropped:
+            # cut_mode "close": end without the final chunk, so the client sees a dropped
+            # connection (uvicorn closes it); the request is journaled as a 200 stream.
+            pass
         except Exception:
             ctx.traceback = traceback.format_exc()
             logger.error(

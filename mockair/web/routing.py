@@ -7,6 +7,7 @@ The spec stays on the ``Route`` (``route.spec``) so tests and /openapi.json can 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,7 +22,9 @@ from mockair.errors import ApiError, InvalidValue
 from mockair.state import ServerState
 from mockair.state.billing import charge, cost_header
 from mockair.state.keys import Principal
-from mockair.state.limits import permission_error
+from mockair.state.limits import check_allowances, permission_error
+from mockair.state.stubs import RequestFacts, use
+from mockair.web import rules
 from mockair.web.auth import AuthMode, authenticate
 from mockair.web.bodies import (
     JSON_BODY_LIMIT,
@@ -31,6 +34,8 @@ from mockair.web.bodies import (
 )
 from mockair.web.context import RequestContext
 from mockair.web.forms import FORM_OVERHEAD, Upload, form_body, read_form
+from mockair.web.rules import fault_error, find_stub
+from mockair.web.sse import Cut
 
 BodyKind = Literal["json", "form", "none"]
 
@@ -56,7 +61,7 @@ class RouteSpec:
 class ApiCall:
     """One validated request as the handler sees it."""
 
-    __slots__ = ("body", "ctx", "principal", "request", "spec", "state", "uploads")
+    __slots__ = ("body", "ctx", "principal", "request", "spec", "state", "stub_headers", "uploads")
 
     def __init__(
         self,
@@ -74,6 +79,7 @@ class ApiCall:
         self.principal = principal
         self.body = body
         self.uploads: list[Upload] = []
+        self.stub_headers: dict[str, str] = {}
 
     def upload(self, name: str) -> Upload | None:
         return next((u for u in self.uploads if u.field == name), None)
@@ -114,8 +120,12 @@ class ApiCall:
     def resolve_model(
         self, model_id: str, kinds: tuple[str, ...], purpose: str, *, param: str = "model"
     ) -> Model:
-        """Step 8: the catalogue model, of a kind that serves this route."""
+        """Step 8: the catalogue model, of a kind that serves this route (or the fallback that
+        answers instead, when faults hit the requested one)."""
         model = self.state.catalog.get_kind(model_id, kinds, purpose, param=param)
+        answering = self.ctx.answering_model
+        if answering is not None and param == "model":
+            model = self.state.catalog.get_kind(answering, kinds, purpose, param=param)
         self.ctx.model = model.id
         return model
 
@@ -126,6 +136,63 @@ class ApiCall:
         error = permission_error(self.principal, model)
         if error is not None:
             raise error
+        record = self.principal.record if self.principal is not None else None
+        if record is not None:  # step 10
+            check_allowances(record, self.state.keys.usage_of(record.key), self.state.now())
+
+    def stub(self) -> dict[str, Any] | None:
+        """Step 11: the ``respond`` object of the first matching stub, or None.
+
+        Latency, error replies and raw overrides are handled here for every route; the
+        surface gets what is left (text, tool calls, reasoning, usage, finish reason, cuts).
+        """
+        if self.ctx.facts is None:
+            return None
+        rule = find_stub(self.state, self.ctx.facts)
+        if rule is None:
+            return None
+        self.ctx.stub_id = rule.id
+        self.stub_headers["x-mockair-stub"] = rule.id
+        return dict(rule.spec.get("respond") or {})
+
+    async def stub_effects(self, respond: dict[str, Any], *, task_route: bool = False) -> None:
+        latency = int(respond.get("latency_ms") or 0)
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        if "status" in respond:
+            body = respond.get("body")
+            response = Response(
+                jsonio.dumps(body) if body is not None else b"",
+                status_code=int(respond["status"]),
+                headers={**(respond.get("headers") or {}), **self.stub_headers},
+                media_type="application/json" if body is not None else None,
+            )
+            raise StubResponse(response)
+        if "error" in respond and not task_route:
+            error = fault_error(respond["error"], None)
+            error.headers |= self.stub_headers
+            raise error
+
+    def stream_cut(
+        self, frame: Callable[[ApiError, int], bytes], *, respond: dict[str, Any] | None = None
+    ) -> Cut | None:
+        """The cut of this stream (a stub's, else a fault's), counted now that it starts."""
+        spec: dict[str, Any] | None = None
+        if respond is not None and respond.get("cut_after_chunks") is not None:
+            spec = respond
+        elif self.ctx.cut_rule is not None and use(self.state.faults, self.ctx.cut_rule):
+            spec = self.ctx.cut_rule.spec
+            self.ctx.fault_id = self.ctx.cut_rule.id
+        if spec is None:
+            return None
+        error = fault_error(
+            spec.get("error") or {**spec, "status": spec.get("status") or 503}, None
+        )
+        return Cut(
+            int(spec["cut_after_chunks"]),
+            str(spec.get("cut_mode") or "error"),
+            lambda sent: frame(error, sent),
+        )
 
     def charge(
         self,
@@ -139,7 +206,7 @@ class ApiCall:
         charged = charge(self.state.keys, self.principal, self.state.now(), cents, capped_tokens)
         header = cost_header(charged)
         self.ctx.cost_cents = header
-        headers = {"x-cost-cents": header}
+        headers = {"x-cost-cents": header, **self.stub_headers}
         if prompt_tokens is not None:
             headers["x-tokens-prompt"] = str(prompt_tokens)
             usage: dict[str, Any] = {"prompt_tokens": prompt_tokens}
@@ -160,6 +227,13 @@ class ApiCall:
 
 
 Handler = Callable[[ApiCall], Awaitable[Response]]
+
+
+class StubResponse(Exception):
+    """A stub's raw override: answered exactly as given."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
 
 
 def api_route(
@@ -203,50 +277,86 @@ def api_route(
         if spec.body == "json":
             raw = await read_limited(request, JSON_BODY_LIMIT)  # step 3
             ctx.body_bytes = raw
-        if spec.body == "form":  # step 3 for uploads: the declared size, before anything else
+        elif spec.body == "form":  # step 3 for uploads: the declared size first
             check_content_length(request, spec.file_limit + FORM_OVERHEAD)
         principal = authenticate(  # step 4
             spec.auth, request.headers, request.query_params.get("key"), state.keys
         )
         ctx.principal = principal
+        fields: dict[str, list[str]] = {}
+        uploads: list[Upload] = []
+        if spec.body == "form":  # counted while streaming; files spool to disk
+            fields, uploads = await read_form(
+                request, file_limit=spec.file_limit, file_param=spec.file_param
+            )
+        peek = (
+            rules.peek_json(raw)
+            if spec.body == "json"
+            else {name: values[-1] for name, values in fields.items()}
+        )
+        model = peek.get("model") if spec.body != "none" else request.query_params.get("model")
+        ctx.model = model if isinstance(model, str) else None
+        ctx.stream = peek.get("stream") is True
+        if not spec.control:
+            facts = RequestFacts(
+                path=spec.path if "{" not in spec.path else ctx.path,
+                method=request.method,
+                model=ctx.model,
+                scope=principal.scope if principal is not None else None,
+                text=rules.match_text(
+                    spec.path, peek, request.query_params, [u.filename for u in uploads]
+                ),
+                stream=ctx.stream,
+            )
+            ctx.facts = facts
+            candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
+            answering = await rules.apply_faults(  # step 5
+                state, ctx, facts, candidates, request.headers.get("x-mockair-fault")
+            )
+            if answering is not None and answering != ctx.model:
+                ctx.answering_model = answering
+            record = principal.record if principal is not None else None
+            if record is not None and record.rpm_limit:
+                ctx.rate_headers = state.rate.take(record, state.now())  # step 6
         payload: dict[str, Any] | None = None
-        if spec.body == "json":
+        if spec.body == "json":  # step 7
             assert raw is not None
-            # step 7; an empty body is {} where the body is optional (POST /_mockair/reset)
+            # an empty body is {} where the body is optional (POST /_mockair/reset)
             empty_ok = not spec.body_required and not raw.strip()
             payload = {} if empty_ok else parse_json_object(request, raw)
             ctx.body_json = payload
-            model = payload.get("model")
-            ctx.model = model if isinstance(model, str) else None
-            ctx.stream = payload.get("stream") is True
             if spec.schema is not None:
                 payload = state.schemas.validate_cached(
                     spec.schema, raw, payload, allow_unknown=state.settings.allow_unknown_fields
                 )
-        uploads: list[Upload] = []
-        if spec.body == "form":
-            fields, uploads = await read_form(  # steps 3 and 7, counted while streaming
-                request, file_limit=spec.file_limit, file_param=spec.file_param
-            )
+        elif spec.body == "form":
             assert spec.schema is not None
-            schema = state.schemas.schema(spec.schema)
-            form = form_body(schema, fields, uploads)
-            ctx.form = {
-                name: values[-1] if len(values) == 1 else values for name, values in fields.items()
-            }
+            form = form_body(state.schemas.schema(spec.schema), fields, uploads)
+            ctx.form = {name: v[-1] if len(v) == 1 else v for name, v in fields.items()}
             ctx.files = [u.journal_view() for u in uploads]
-            model = form.get("model")
-            ctx.model = model if isinstance(model, str) else None
             payload = state.schemas.validate(
                 spec.schema, form, allow_unknown=state.settings.allow_unknown_fields
             )
         call = ApiCall(request, state, ctx, spec, principal, payload)
         call.uploads = uploads
-        return await handler(call)
+        try:
+            return await handler(call)
+        except StubResponse as stubbed:
+            return stubbed.response
 
     route = Route(path, endpoint, methods=list(methods), name=f"{','.join(methods)} {path}")
     route.spec = spec  # type: ignore[attr-defined]
     return route
+
+
+def _fallbacks(body: dict[str, Any]) -> list[Any]:
+    """``models`` (and Anthropic ``fallbacks``) candidates after the requested model."""
+    models = body.get("models")
+    out = list(models) if isinstance(models, list) else []
+    fallbacks = body.get("fallbacks")
+    if isinstance(fallbacks, list):
+        out += [f.get("model") for f in fallbacks if isinstance(f, dict)]
+    return out
 
 
 def _path_params(path: str) -> list[str]:

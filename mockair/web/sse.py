@@ -46,7 +46,7 @@ class Pacing:
 class Cut:
     after: int
     mode: str  # "error" | "close"
-    frame: bytes  # the flavour's error frame (§2.10.7)
+    frame: Callable[[int], bytes]  # the flavour's error frame (§2.10.7), given events sent
 
 
 class EventStream(Response):
@@ -92,6 +92,10 @@ class EventStream(Response):
             await send({"type": "http.response.body", "body": event, "more_body": True})
         if self.cut is not None and self.cut.mode == "close":
             # A simulated network drop: the connection ends without a terminating chunk.
-            raise ConnectionAbortedError("stream cut by a fault (cut_mode close)")
-        tail = self.cut.frame if self.cut is not None else b""
+            raise StreamDropped()
+        tail = self.cut.frame(len(events)) if self.cut is not None else b""
         await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+class StreamDropped(Exception):
+    """Raised after a ``cut_mode: close`` stream: the server drops the connection."""

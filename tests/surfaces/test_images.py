@@ -75,7 +75,9 @@ def hex24(scope: str, kind: str, n: int, server_seed: int = 0) -> str:
 def post(
     client: httpx.Client, body: Any, *, headers: dict[str, str] | None = None
 ) -> httpx.Response:
-    return client.post("/v1/images/generations", json=body, headers=AUTH if headers is None else headers)
+    return client.post(
+        "/v1/images/generations", json=body, headers=AUTH if headers is None else headers
+    )
 
 
 def generate(client: httpx.Client, **body: Any) -> dict[str, Any]:
@@ -368,7 +370,9 @@ def test_server_seed_is_the_default_seed(
 ) -> None:
     client = make_client(settings_factory(seed=7))
     (by_server,) = b64_pngs(client, prompt="seeded", size="128x128")
-    (by_request,) = b64_pngs(make_client(settings_factory()), prompt="seeded", size="128x128", seed=7)
+    (by_request,) = b64_pngs(
+        make_client(settings_factory()), prompt="seeded", size="128x128", seed=7
+    )
     assert meta_of(by_server)["seed"] == 7
     assert by_server == by_request
 
@@ -538,7 +542,11 @@ RED = png_bytes((40, 30), (255, 0, 0))
             id="no-edit-model-alias",
         ),
         pytest.param(
-            {"input_images": [{"url": "http://127.0.0.1:8080/media/img_000000000000000000000000.png"}]},
+            {
+                "input_images": [
+                    {"url": "http://127.0.0.1:8080/media/img_000000000000000000000000.png"}
+                ]
+            },
             404,
             "media_not_found",
             "media_id",
@@ -618,7 +626,9 @@ def test_free_tier_key_is_gated_from_paid_image_models(client: httpx.Client) -> 
     for model in ("flux-2-dev", "nano-banana-pro", "imagen-4"):
         response = post(client, {"model": model, "prompt": "x", "size": "64x64"}, headers=headers)
         assert_error(response, 403, "free_tier_gated", "model")
-    free = post(client, {"model": "flux-2-klein-9b", "prompt": "x", "size": "64x64"}, headers=headers)
+    free = post(
+        client, {"model": "flux-2-klein-9b", "prompt": "x", "size": "64x64"}, headers=headers
+    )
     assert free.status_code == 200, free.text
     assert free.headers["x-cost-cents"] == "0.0000"
     assert len(state_of(client).media) == 1
@@ -655,9 +665,7 @@ def test_sse_framing_is_exact(client: httpx.Client) -> None:
         "data": [{"url": f"{base_of(client)}/media/img_{hex24(KEY, 'img_', 1)}.png"}],
     }
     assert response.text == (
-        ": keepalive\n\n"
-        f"data: {json.dumps(body, separators=(',', ':'))}\n\n"
-        "data: [DONE]\n\n"
+        f": keepalive\n\ndata: {json.dumps(body, separators=(',', ':'))}\n\ndata: [DONE]\n\n"
     )
     events = parse_sse(response.text)
     assert [list(event) for event in events] == [[":"], ["data"], ["data"]]
@@ -667,7 +675,13 @@ def test_sse_framing_is_exact(client: httpx.Client) -> None:
 def test_sse_data_is_the_body_of_the_plain_call(
     make_client: Clients, settings_factory: Callable[..., Settings]
 ) -> None:
-    body = {"model": MODEL, "prompt": "sse b64", "size": "96x96", "n": 2, "response_format": "b64_json"}
+    body = {
+        "model": MODEL,
+        "prompt": "sse b64",
+        "size": "96x96",
+        "n": 2,
+        "response_format": "b64_json",
+    }
     plain = post(make_client(settings_factory()), body)
     streamed = post(make_client(settings_factory()), {**body, "sse": True})
     assert plain.status_code == streamed.status_code == 200
@@ -716,11 +730,18 @@ def edit(client: httpx.Client, inputs: list[dict[str, str]], **body: Any) -> byt
 @pytest.mark.parametrize("form", ["data_url", "b64_json"])
 def test_edit_output_derives_from_the_input_pixels(client: httpx.Client, form: str) -> None:
     source = red_blue()
-    ref = {"url": data_url(source)} if form == "data_url" else {"b64_json": base64.b64encode(source).decode()}
+    ref = (
+        {"url": data_url(source)}
+        if form == "data_url"
+        else {"b64_json": base64.b64encode(source).decode()}
+    )
     data = edit(client, [ref])
     image = decode(data)
     assert image.size == (400, 200)
-    left, right = mean_colour(image.crop((0, 0, 200, 200))), mean_colour(image.crop((200, 0, 400, 200)))
+    left, right = (
+        mean_colour(image.crop((0, 0, 200, 200))),
+        mean_colour(image.crop((200, 0, 400, 200))),
+    )
     assert left[0] > left[2] + 60
     assert right[2] > right[0] + 60
     assert meta_of(data)["sources"] == [sha(source)]
@@ -784,7 +805,11 @@ def test_input_aliases(client: httpx.Client) -> None:
 
 def test_other_inputs_become_thumbnails_along_the_bottom(client: httpx.Client) -> None:
     red, green = png_bytes((64, 64), (255, 0, 0)), png_bytes((64, 64), (0, 255, 0))
-    data = edit(client, [{"url": data_url(red)}, {"b64_json": base64.b64encode(green).decode()}], size="256x256")
+    data = edit(
+        client,
+        [{"url": data_url(red)}, {"b64_json": base64.b64encode(green).decode()}],
+        size="256x256",
+    )
     assert meta_of(data)["sources"] == [sha(red), sha(green)]
     image = decode(data)
     bottom = image.crop((0, 192, 256, 256)).tobytes()
@@ -800,7 +825,9 @@ def test_other_inputs_become_thumbnails_along_the_bottom(client: httpx.Client) -
 
 def test_input_images_with_b64_json_and_url_mix_in_sources(client: httpx.Client) -> None:
     red = png_bytes((64, 64), (255, 0, 0))
-    data = edit(client, [{"b64_json": base64.b64encode(red).decode()}, {"url": "https://example.com/x.png"}])
+    data = edit(
+        client, [{"b64_json": base64.b64encode(red).decode()}, {"url": "https://example.com/x.png"}]
+    )
     assert meta_of(data)["sources"] == [sha(red), "https://example.com/x.png"]
 
 
@@ -832,6 +859,14 @@ def test_media_eviction_makes_the_first_url_404(
     assert_error(client.get(urls[0]), 404, "media_not_found", "media_id")
     last = fetch(client, urls[-1])
     assert last == render_png(ImageSpec(f"evict {request}", MODEL, 1024, 1024, 0, 3))
+
+
+def test_media_url_expires_after_24_virtual_hours(client: httpx.Client) -> None:
+    url = generate(client, prompt="short lived", size="64x64")["data"][0]["url"]
+    assert client.post("/_mockair/clock", json={"advance": 86399}).status_code == 200
+    assert decode(fetch(client, url)).size == (64, 64)
+    assert client.post("/_mockair/clock", json={"advance": 1}).status_code == 200
+    assert_error(client.get(url), 404, "media_not_found", "media_id")
 
 
 # -- legacy GET /imagine and /imagine2 (§3.12.2) ----------------------------------------------

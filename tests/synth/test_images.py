@@ -118,7 +118,9 @@ def decode(data: bytes) -> Image.Image:
 def mean_colour(image: Image.Image) -> tuple[float, float, float]:
     rgb = image.convert("RGB")
     pixels = rgb.width * rgb.height
-    r, g, b = (sum(i * c for i, c in enumerate(rgb.histogram()[k * 256 : (k + 1) * 256])) for k in range(3))
+    r, g, b = (
+        sum(i * c for i, c in enumerate(rgb.histogram()[k * 256 : (k + 1) * 256])) for k in range(3)
+    )
     return (r / pixels, g / pixels, b / pixels)
 
 
@@ -192,9 +194,20 @@ def test_text_chunks_title_software_and_mockair_json() -> None:
 
 
 def test_metadata_dict_in_contract_order() -> None:
-    value = spec("p", model="imagen-4", width=64, height=80, seed=3, index=1, sources=("sha256:ab",))
+    value = spec(
+        "p", model="imagen-4", width=64, height=80, seed=3, index=1, sources=("sha256:ab",)
+    )
     meta = metadata(value)
-    assert list(meta) == ["generator", "kind", "prompt", "model", "seed", "index", "size", "sources"]
+    assert list(meta) == [
+        "generator",
+        "kind",
+        "prompt",
+        "model",
+        "seed",
+        "index",
+        "size",
+        "sources",
+    ]
     assert meta == {
         "generator": "mockair",
         "kind": "image",
@@ -240,7 +253,9 @@ def test_any_wide_strip_renders_exactly(width: int, height: int) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(prompt=prompts, width=sides, height=sides, seed=st.integers(0, 2**31), index=st.integers(0, 9))
+@given(
+    prompt=prompts, width=sides, height=sides, seed=st.integers(0, 2**31), index=st.integers(0, 9)
+)
 def test_any_spec_gives_a_valid_png_with_its_metadata(
     prompt: str, width: int, height: int, seed: int, index: int
 ) -> None:
@@ -332,7 +347,9 @@ def test_edit_derives_from_the_input_pixels() -> None:
 
 def test_edit_differs_from_the_plain_render() -> None:
     data = plain_png((64, 64), (255, 0, 0))
-    value = spec("x", width=128, height=128, sources=("sha256:" + hashlib.sha256(data).hexdigest(),))
+    value = spec(
+        "x", width=128, height=128, sources=("sha256:" + hashlib.sha256(data).hexdigest(),)
+    )
     edited = decode(render_edit(value, [data]))
     plain = decode(render_png(value))
     assert mean_abs_difference(edited, plain) > 20
@@ -375,7 +392,9 @@ def test_describe_an_edit_returns_the_edit_prompt() -> None:
 
 
 @pytest.mark.parametrize(("rgb", "name"), CANONICAL_COLOURS, ids=[n for _, n in CANONICAL_COLOURS])
-def test_describe_a_plain_image_names_the_nearest_colour(rgb: tuple[int, int, int], name: str) -> None:
+def test_describe_a_plain_image_names_the_nearest_colour(
+    rgb: tuple[int, int, int], name: str
+) -> None:
     assert describe(plain_png((40, 30), rgb), "inline data") == (
         f"The image is 40x30 pixels, mostly {name}."
     )
@@ -414,7 +433,9 @@ def test_describe_a_png_with_a_foreign_mockair_chunk_uses_the_pixels() -> None:
     width=st.integers(1, 300),
     height=st.integers(1, 300),
 )
-def test_describe_any_solid_image(colour: tuple[tuple[int, int, int], str], width: int, height: int) -> None:
+def test_describe_any_solid_image(
+    colour: tuple[tuple[int, int, int], str], width: int, height: int
+) -> None:
     rgb, name = colour
     assert describe(plain_png((width, height), rgb), "inline data") == (
         f"The image is {width}x{height} pixels, mostly {name}."
