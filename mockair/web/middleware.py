@@ -138,6 +138,10 @@ class PipelineMiddleware:
                     # A key with an rpm_limit: its bucket's figures on every response.
                     headers = [h for h in headers if not h[0].startswith(b"x-ratelimit-")]
                     headers += [(k.encode(), v.encode()) for k, v in ctx.rate_headers.items()]
+                if ctx.path.startswith("/v1/keys") and not any(
+                    name == b"cache-control" for name, _ in headers
+                ):
+                    headers.append((b"cache-control", b"no-store"))  # errors too (§3.10)
                 message["headers"] = headers
                 capture.start(message)
             elif message["type"] == "http.response.body":
