@@ -4,6 +4,7 @@ stub and fault rules."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from starlette.responses import Response
 
@@ -13,6 +14,7 @@ from mockair.settings import parse_epoch
 from mockair.state import admin
 from mockair.state.keys import is_well_formed, mask
 from mockair.state.stubs import RuleKind
+from mockair.state.tasks import status_at
 from mockair.web.routing import ApiCall, api_route, json_response
 
 
@@ -213,7 +215,63 @@ def _rules(kind: RuleKind):  # type: ignore[no-untyped-def]
     ]
 
 
+DASHBOARD = Path(__file__).resolve().parent.parent / "static" / "dashboard.html"
+
+
+async def dashboard(call: ApiCall) -> Response:
+    return Response(DASHBOARD.read_bytes(), media_type="text/html; charset=utf-8")
+
+
+async def list_tasks(call: ApiCall) -> Response:
+    """Every scope's tasks, newest first, for the dashboard."""
+    state = call.state
+    now, seconds = state.now(), state.settings.task_seconds
+    tasks = [t for bucket in state.tasks._scopes.values() for t in bucket.values()]
+    tasks.sort(key=lambda t: t.created, reverse=True)
+    out = []
+    for task in tasks[:200]:
+        status = status_at(task, now, seconds)
+        out.append(
+            {
+                "id": task.task_id,
+                "kind": task.kind,
+                "scope": mask(task.scope),
+                "status": status.status,
+                "progress": status.progress,
+            }
+        )
+    return json_response({"tasks": out})
+
+
+async def list_media(call: ApiCall) -> Response:
+    """The newest generated media (not voice previews), for the dashboard's gallery."""
+    items = [item for item in call.state.media._items.values() if item.expires]
+    base = call.base_url()
+    return json_response(
+        {
+            "media": [
+                {
+                    "id": item.media_id,
+                    "content_type": item.content_type,
+                    "size": item.size,
+                    "url": f"{base}/media/{item.media_id}.{item.ext}",
+                }
+                for item in items[-48:][::-1]
+            ]
+        }
+    )
+
+
 ROUTES = [
+    api_route(
+        "/_mockair",
+        dashboard,
+        auth="none",
+        summary="The dashboard (HTML)",
+        responses=("text/html",),
+    ),
+    api_route("/_mockair/tasks", list_tasks, auth="none", summary="Every scope's tasks"),
+    api_route("/_mockair/media", list_media, auth="none", summary="The newest generated media"),
     api_route("/_mockair/health", health, auth="none", summary="Server status and clock"),
     api_route(
         "/_mockair/reset",
