@@ -64,10 +64,21 @@ SCENARIOS = [
 
 def run() -> list[dict[str, object]]:
     results: list[dict[str, object]] = []
-    with mockair() as server:
+    with mockair("--task-seconds", "5") as server:
         start_s = server.started_to_first_response_s
         time.sleep(0.5)
         idle_rss = rss_mb(server.pid)
+        task = json.loads(
+            fetch(
+                server.url + "/v1/video/generations",
+                JSON_KEY,
+                b'{"model":"wan-2.6","prompt":"A fox"}',
+                "POST",
+            )[2]
+        )
+        SCENARIOS.append(
+            Scenario("video task status polling", f"/v1/video/tasks/{task['task_id']}")
+        )
         captured = {}
         for s in SCENARIOS:
             status, content_type, body = fetch(
@@ -121,7 +132,9 @@ def run() -> list[dict[str, object]]:
 
 
 def main() -> None:
-    results = run()
+    from bench import media
+
+    results = run() + media.images() + media.audio() + media.video()
     OUT.mkdir(exist_ok=True)
     report = {
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
