@@ -15,7 +15,7 @@ from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue, MissingField, RateLimited
 from mockair.state.billing import charge
 from mockair.state.media import MediaItem
-from mockair.state.tasks import Task, TaskState, seconds_until_done, status_at
+from mockair.state.tasks import TASK_TTL, Task, TaskState, seconds_until_done, status_at
 from mockair.surfaces import _generation as gen
 from mockair.surfaces.images import read_inputs
 from mockair.synth.video import VideoSpec, render_mp4
@@ -174,7 +174,7 @@ async def create(call: ApiCall) -> Response:
             raise RateLimited(
                 f"At most {CONCURRENT_TASKS} video tasks may run at once.",
                 code="concurrent_task_limit",
-                retry_after=max(1.0, wait),
+                retry_after=max(0.001, wait),
             )
     seed = gen.seed_of(call)
     scope = call.scope_id
@@ -218,7 +218,9 @@ async def create(call: ApiCall) -> Response:
         )
     )
     state.tasks.add(task, now, seconds)
-    return json_response(task_view(call, task), headers=headers)
+    # The create response always reports queued (CONTRACT §3.9.3), even with task_seconds 0.
+    queued = TaskState("queued", 0, None, None, now + TASK_TTL)
+    return json_response(task_view(call, task, queued), headers=headers)
 
 
 def _task(call: ApiCall) -> Task:

@@ -343,6 +343,9 @@ def api_route(
             return await handler(call)
         except StubResponse as stubbed:
             return stubbed.response
+        finally:
+            for upload in uploads:  # spooled temporary files
+                await upload.file.close()
 
     route = Route(path, endpoint, methods=list(methods), name=f"{','.join(methods)} {path}")
     route.spec = spec  # type: ignore[attr-defined]
