@@ -132,9 +132,9 @@ def run() -> list[dict[str, object]]:
 
 
 def main() -> None:
-    from bench import media
+    from bench import media, soak
 
-    results = run() + media.images() + media.audio() + media.video()
+    results = run() + media.images() + media.audio() + media.video() + [soak.run()]
     OUT.mkdir(exist_ok=True)
     report = {
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),

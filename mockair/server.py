@@ -86,6 +86,9 @@ class MockAir:
             server_header=False,
             date_header=False,
             timeout_graceful_shutdown=2,
+            # Longer than clients' idle pools (httpx: 5 s), so a client never reuses a
+            # connection that the server is closing at that very moment.
+            timeout_keep_alive=75,
         )
         self._server = uvicorn.Server(config)
         return self._server

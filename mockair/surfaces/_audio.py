@@ -19,7 +19,7 @@ from mockair.synth.audio import FORMATS, AudioInfo, Format
 from mockair.web.forms import Upload
 from mockair.web.routing import ApiCall
 
-_rendered: Lru[Any, bytes] = Lru(256)  # pure results: (kind, parameters...) -> file bytes
+_rendered: Lru[Any, bytes] = Lru(64)  # pure results: (kind, parameters...) -> file bytes
 
 
 class VoiceNotFound(ApiError):

@@ -146,7 +146,7 @@ def encode_png(image, meta: dict[str, object]) -> bytes:  # type: ignore[no-unty
     return out.getvalue()
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)  # a 1024x1024 PNG is ~1-3 MB: keep the cache small
 def render_png(spec: ImageSpec) -> bytes:
     """The PNG of ``spec``; cached, so a repeated request costs a dictionary lookup."""
     return encode_png(draw_scene(spec), metadata(spec))

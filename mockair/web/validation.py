@@ -107,7 +107,7 @@ class SchemaSet:
     ) -> dict[str, Any]:
         """``validate``, remembered by the raw body bytes (only valid bodies are remembered).
         The returned dict is shared: callers must not modify it."""
-        if len(raw) > 65536:
+        if len(raw) > 8192:  # small bodies only: the cache stays within a few MB
             return self.validate(schema_id, body, allow_unknown=allow_unknown)
         key = (schema_id, allow_unknown, raw)
         cleaned = self._valid.get(key)
