@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 HOST ?= 127.0.0.1
 PORT ?= 8080
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 .PHONY: serve test lint fmt bench clean venv
 

@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue, ModelNotSupported
 from mockair.synth.conversation import Conversation
+from mockair.synth.reasoning import ReasoningPlan, plan_reasoning
 from mockair.synth.reply import Canned, CannedToolCall
 from mockair.synth.text import Corpus, load_corpus
+from mockair.synth.tools import ToolChoice, ToolDef, plan_tool_calls
 from mockair.synth.vision import describe, image_from_base64, image_from_url, is_image
 from mockair.web.routing import ApiCall
 from mockair.web.sse import Pacing
@@ -268,6 +270,39 @@ def task_failure(respond: dict[str, Any] | None) -> dict[str, Any] | None:
         "code": error.get("code") or "upstream_unavailable",
         "message": error.get("message") or "Injected failure (mockair)",
     }
+
+
+def plan_reply(
+    body: dict[str, Any],
+    model: Model,
+    conversation: Conversation,
+    choice: ToolChoice,
+    *,
+    endpoint: str,
+    parallel: bool = False,
+    max_calls: int | None = None,
+) -> tuple[ReasoningPlan, list[ToolDef]]:
+    """Whether the reply reasons, and which tools it calls (CONTRACT §2.11.2, §2.11.3)."""
+    plan = plan_reasoning(
+        body,
+        supports_reasoning=model.flag("supports_reasoning"),
+        reasons_by_default=bool(model.private.get("reasons_by_default")),
+        anthropic=model.owned_by == "anthropic",
+        endpoint=endpoint,
+    )
+    if not model.flag("supports_tools"):
+        return plan, []
+    last = conversation.last
+    called = plan_tool_calls(
+        conversation.tools,
+        choice,
+        last_user_text=conversation.last_user_text(),
+        last_is_user=last is not None and last.role == "user" and not last.tool_result,
+        last_is_tool_result=last is not None and last.tool_result,
+        parallel=parallel,
+        max_calls=max_calls,
+    )
+    return plan, called
 
 
 def pacing_for(call: ApiCall, model: Model) -> Pacing | None:

@@ -235,19 +235,22 @@ def _pad_file(file_digest: str, model: str, seed: int, fmt: audio.Format, durati
     return audio.render(segment, fmt, audio.metadata("isolation", text="", model=model, seed=seed))
 
 
-async def isolate(call: ApiCall) -> Response:
+async def _respeak(call: ApiCall, kind: str, model_kind: str, purpose: str) -> Response:
+    """Isolation and voice changing: the upload's own words again (mockair speech), else a
+    tone pattern of the upload's length; ``instrumental`` isolation is a quiet pad."""
     body = call.body
     assert body is not None
-    model = _model(call, "audio_isolation", "audio isolation")
+    model = _model(call, model_kind, purpose)
     fmt = au.output_format(call)
     upload = au.required_upload(call, "file", "audio")
+    target = au.find_voice(call, body["voice"]) if kind == "voice_changer" else None
     data, info = await au.read_upload(upload)
     call.authorize(model)
     await gen.stub_for(call)
     seed, digest, meta = gen.seed_of(call), au.digest(data), info.meta or {}
     duration = max(info.duration, 0.05)
-    voice = au.find_voice(call, str(meta.get("voice") or DEFAULT_VOICE))
-    if body.get("output") == "instrumental":
+    voice = target or au.find_voice(call, str(meta.get("voice") or DEFAULT_VOICE))
+    if kind == "isolation" and body.get("output") == "instrumental":
         make = functools.partial(_pad_file, digest, model.id, seed, fmt, duration)
     elif meta.get("kind") in transcription.SPOKEN_KINDS:
         make = functools.partial(
@@ -258,49 +261,22 @@ async def isolate(call: ApiCall) -> Response:
             seed,
             fmt,
             duration,
-            "isolation",
+            kind,
             str(meta.get("language", "en")),
         )
     else:
-        make = functools.partial(
-            _tones_file, digest, voice, model.id, seed, fmt, duration, "isolation"
-        )
-    out = await au.render_cached(
-        ("isolation", digest, body.get("output"), model.id, seed, fmt.name), make
-    )
+        make = functools.partial(_tones_file, digest, voice, model.id, seed, fmt, duration, kind)
+    key = (kind, digest, body.get("output"), voice, model.id, seed, fmt.name)
+    out = await au.render_cached(key, make)
     return au.audio_response(out, fmt, _per_minute(call, model, info.duration))
+
+
+async def isolate(call: ApiCall) -> Response:
+    return await _respeak(call, "isolation", "audio_isolation", "audio isolation")
 
 
 async def change_voice(call: ApiCall) -> Response:
-    body = call.body
-    assert body is not None
-    model = _model(call, "voice_changer", "voice changing")
-    fmt = au.output_format(call)
-    upload = au.required_upload(call, "file", "audio")
-    voice = au.find_voice(call, body["voice"])
-    data, info = await au.read_upload(upload)
-    call.authorize(model)
-    await gen.stub_for(call)
-    seed, digest, meta = gen.seed_of(call), au.digest(data), info.meta or {}
-    duration = max(info.duration, 0.05)
-    if meta.get("kind") in transcription.SPOKEN_KINDS:
-        make = functools.partial(
-            _respeak_file,
-            str(meta.get("text", "")),
-            voice,
-            model.id,
-            seed,
-            fmt,
-            duration,
-            "voice_changer",
-            str(meta.get("language", "en")),
-        )
-    else:
-        make = functools.partial(
-            _tones_file, digest, voice, model.id, seed, fmt, duration, "voice_changer"
-        )
-    out = await au.render_cached(("voice_changer", digest, voice, model.id, seed, fmt.name), make)
-    return au.audio_response(out, fmt, _per_minute(call, model, info.duration))
+    return await _respeak(call, "voice_changer", "voice_changer", "voice changing")
 
 
 AUDIO_OUT = ("audio/mpeg", "audio/wav")

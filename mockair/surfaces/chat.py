@@ -13,9 +13,8 @@ from mockair.errors import InvalidValue
 from mockair.formats import openai_chat
 from mockair.state.billing import token_cost_cents, usd
 from mockair.surfaces import _generation as gen
-from mockair.synth.reasoning import plan_reasoning
 from mockair.synth.reply import Canned, OutputFormat, Reply, ReplyRequest, generate
-from mockair.synth.tools import ToolChoice, plan_tool_calls
+from mockair.synth.tools import ToolChoice
 from mockair.web.routing import ApiCall, api_route, json_response
 from mockair.web.sse import EventStream
 
@@ -87,25 +86,13 @@ def analyse(
     prompt_tokens = gen.fit_context(model, conversation, "messages", middle_out=middle_out)
     call.authorize(model)
 
-    plan = plan_reasoning(
+    plan, called = gen.plan_reply(
         body,
-        supports_reasoning=model.flag("supports_reasoning"),
-        reasons_by_default=bool(model.private.get("reasons_by_default")),
-        anthropic=model.owned_by == "anthropic",
+        model,
+        conversation,
+        choice_mode,
         endpoint="chat",
-    )
-    last = conversation.last
-    called = (
-        plan_tool_calls(
-            conversation.tools,
-            choice_mode,
-            last_user_text=conversation.last_user_text(),
-            last_is_user=last is not None and last.role == "user",
-            last_is_tool_result=last is not None and last.tool_result,
-            parallel=body.get("parallel_tool_calls") is True,
-        )
-        if model.flag("supports_tools")
-        else []
+        parallel=body.get("parallel_tool_calls") is True,
     )
     stop = body.get("stop")
     request = ReplyRequest(

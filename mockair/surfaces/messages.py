@@ -11,9 +11,7 @@ from mockair.formats import anthropic_messages as wire
 from mockair.state.billing import messages_cost_cents, usd
 from mockair.surfaces import _generation as gen
 from mockair.synth.conversation import Conversation
-from mockair.synth.reasoning import plan_reasoning
 from mockair.synth.reply import TEXT, OutputFormat, ReplyRequest, generate
-from mockair.synth.tools import plan_tool_calls
 from mockair.web.routing import ApiCall, api_route, json_response
 from mockair.web.sse import EventStream
 
@@ -56,26 +54,7 @@ async def create_message(call: ApiCall) -> Response:
     prompt_tokens = gen.fit_context(model, conversation, "messages", middle_out=False)
     call.authorize(model)
 
-    plan = plan_reasoning(
-        body,
-        supports_reasoning=model.flag("supports_reasoning"),
-        reasons_by_default=bool(model.private.get("reasons_by_default")),
-        anthropic=model.owned_by == "anthropic",
-        endpoint="messages",
-    )
-    last = conversation.last
-    called = (
-        plan_tool_calls(
-            conversation.tools,
-            choice,
-            last_user_text=conversation.last_user_text(),
-            last_is_user=last is not None and last.role == "user" and not last.tool_result,
-            last_is_tool_result=last is not None and last.tool_result,
-            parallel=False,
-        )
-        if model.flag("supports_tools")
-        else []
-    )
+    plan, called = gen.plan_reply(body, model, conversation, choice, endpoint="messages")
     schema = wire.output_schema(body)
     respond = await gen.stub_for(call)
     reply = generate(

@@ -12,9 +12,7 @@ from mockair.state.billing import token_cost_cents, usd
 from mockair.state.responses import StoredResponse
 from mockair.surfaces import _generation as gen
 from mockair.synth.conversation import Conversation, Turn
-from mockair.synth.reasoning import plan_reasoning
 from mockair.synth.reply import TEXT, OutputFormat, ReplyRequest, generate
-from mockair.synth.tools import plan_tool_calls
 from mockair.web.routing import ApiCall, api_route, json_response
 from mockair.web.sse import EventStream
 
@@ -113,26 +111,14 @@ async def create_response(call: ApiCall) -> Response:
     )
     call.authorize(model)
 
-    plan = plan_reasoning(
+    plan, called = gen.plan_reply(
         body,
-        supports_reasoning=model.flag("supports_reasoning"),
-        reasons_by_default=bool(model.private.get("reasons_by_default")),
-        anthropic=model.owned_by == "anthropic",
+        model,
+        conversation,
+        choice,
         endpoint="responses",
-    )
-    last = conversation.last
-    called = (
-        plan_tool_calls(
-            tools,
-            choice,
-            last_user_text=conversation.last_user_text(),
-            last_is_user=last is not None and last.role == "user",
-            last_is_tool_result=last is not None and last.tool_result,
-            parallel=body.get("parallel_tool_calls") is True,
-            max_calls=body.get("max_tool_calls"),
-        )
-        if model.flag("supports_tools")
-        else []
+        parallel=body.get("parallel_tool_calls") is True,
+        max_calls=body.get("max_tool_calls"),
     )
     respond = await gen.stub_for(call)
     reply = generate(
