@@ -19,7 +19,7 @@ def _too_large(limit: int, param: str | None = None) -> PayloadTooLarge:
     )
 
 
-def check_content_length(request: Request, limit: int) -> None:
+def check_content_length(request: Request, limit: int, param: str | None = None) -> None:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -27,7 +27,7 @@ def check_content_length(request: Request, limit: int) -> None:
         except ValueError:
             raise ApiError("Invalid Content-Length header.", code="invalid_value") from None
         if size > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, param)
 
 
 async def read_limited(request: Request, limit: int = JSON_BODY_LIMIT) -> bytes:

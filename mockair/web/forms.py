@@ -110,6 +110,8 @@ async def read_form(
             )
         else:
             fields.setdefault(base, []).append(value)
+    if sum(u.size for u in uploads) > file_limit:  # the limit is for all files together
+        raise _too_large(file_limit, file_param)
     return fields, uploads
 
 

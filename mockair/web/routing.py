@@ -278,7 +278,7 @@ def api_route(
             raw = await read_limited(request, JSON_BODY_LIMIT)  # step 3
             ctx.body_bytes = raw
         elif spec.body == "form":  # step 3 for uploads: the declared size first
-            check_content_length(request, spec.file_limit + FORM_OVERHEAD)
+            check_content_length(request, spec.file_limit + FORM_OVERHEAD, spec.file_param)
         principal = authenticate(  # step 4
             spec.auth, request.headers, request.query_params.get("key"), state.keys
         )
