@@ -223,8 +223,20 @@ def id3_tag(meta: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+MP3_FRAME = 1152  # samples per MPEG-1 Layer III frame
+
+
 def encode_mp3(pcm: bytes, bitrate: int, rate: int = MP3_RATE) -> bytes:
+    """CBR MP3 whose frame count is the nearest to the PCM's length. LAME writes
+    ceil(samples / 1152) + 1 frames (measured: its delay and flush add one), so the tail is
+    trimmed to one frame less than wanted and the file lasts the PCM's time within half a
+    frame. Silence is added when there is less than one frame (LAME writes nothing then)."""
     import lameenc
+
+    samples = len(pcm) // 2
+    frames = max(2, round(samples / MP3_FRAME))
+    keep = (frames - 1) * MP3_FRAME
+    pcm = pcm[: 2 * keep] + bytes(max(0, 2 * keep - len(pcm)))
 
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(bitrate)

@@ -87,31 +87,35 @@ async def read_form(
         raise ApiError(f"Malformed multipart body: {exc}", code="invalid_value") from None
     fields: dict[str, list[str]] = {}
     uploads: list[Upload] = []
-    for name, value in form.multi_items():
-        base = name[:-2] if name.endswith("[]") else name
-        if isinstance(value, UploadFile):
-            digest = hashlib.sha256()
-            size = 0
-            await value.seek(0)
-            while chunk := await value.read(1024 * 1024):
-                digest.update(chunk)
-                size += len(chunk)
-            if size > file_limit:
-                raise _too_large(file_limit, file_param)
-            uploads.append(
-                Upload(
-                    base,
-                    value.filename or "",
-                    value.content_type or "",
-                    size,
-                    digest.hexdigest(),
-                    value,
+    try:
+        for name, value in form.multi_items():
+            base = name[:-2] if name.endswith("[]") else name
+            if isinstance(value, UploadFile):
+                digest = hashlib.sha256()
+                size = 0
+                await value.seek(0)
+                while chunk := await value.read(1024 * 1024):
+                    digest.update(chunk)
+                    size += len(chunk)
+                if size > file_limit:
+                    raise _too_large(file_limit, file_param)
+                uploads.append(
+                    Upload(
+                        base,
+                        value.filename or "",
+                        value.content_type or "",
+                        size,
+                        digest.hexdigest(),
+                        value,
+                    )
                 )
-            )
-        else:
-            fields.setdefault(base, []).append(value)
-    if sum(u.size for u in uploads) > file_limit:  # the limit is for all files together
-        raise _too_large(file_limit, file_param)
+            else:
+                fields.setdefault(base, []).append(value)
+        if sum(u.size for u in uploads) > file_limit:  # the limit is for all files together
+            raise _too_large(file_limit, file_param)
+    except BaseException:
+        await form.close()  # the spooled files of a refused upload
+        raise
     return fields, uploads
 
 

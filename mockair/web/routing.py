@@ -285,66 +285,66 @@ def api_route(
         ctx.principal = principal
         fields: dict[str, list[str]] = {}
         uploads: list[Upload] = []
-        if spec.body == "form":  # counted while streaming; files spool to disk
-            fields, uploads = await read_form(
-                request, file_limit=spec.file_limit, file_param=spec.file_param
-            )
-        peek = (
-            rules.peek_json(raw)
-            if spec.body == "json"
-            else {name: values[-1] for name, values in fields.items()}
-        )
-        model = peek.get("model") if spec.body != "none" else request.query_params.get("model")
-        ctx.model = model if isinstance(model, str) else None
-        ctx.stream = peek.get("stream") is True
-        if not spec.control:
-            facts = RequestFacts(
-                path=spec.path if "{" not in spec.path else ctx.path,
-                method=request.method,
-                model=ctx.model,
-                scope=principal.scope if principal is not None else None,
-                text=rules.match_text(
-                    spec.path, peek, request.query_params, [u.filename for u in uploads]
-                ),
-                stream=ctx.stream,
-            )
-            ctx.facts = facts
-            candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
-            answering = await rules.apply_faults(  # step 5
-                state, ctx, facts, candidates, request.headers.get("x-mockair-fault")
-            )
-            if answering is not None and answering != ctx.model:
-                ctx.answering_model = answering
-            record = principal.record if principal is not None else None
-            if record is not None and record.rpm_limit:
-                ctx.rate_headers = state.rate.take(record, state.now())  # step 6
-        payload: dict[str, Any] | None = None
-        if spec.body == "json":  # step 7
-            assert raw is not None
-            # an empty body is {} where the body is optional (POST /_mockair/reset)
-            empty_ok = not spec.body_required and not raw.strip()
-            payload = {} if empty_ok else parse_json_object(request, raw)
-            ctx.body_json = payload
-            if spec.schema is not None:
-                payload = state.schemas.validate_cached(
-                    spec.schema, raw, payload, allow_unknown=state.settings.allow_unknown_fields
-                )
-        elif spec.body == "form":
-            assert spec.schema is not None
-            form = form_body(state.schemas.schema(spec.schema), fields, uploads)
-            ctx.form = {name: v[-1] if len(v) == 1 else v for name, v in fields.items()}
-            ctx.files = [u.journal_view() for u in uploads]
-            payload = state.schemas.validate(
-                spec.schema, form, allow_unknown=state.settings.allow_unknown_fields
-            )
-        call = ApiCall(request, state, ctx, spec, principal, payload)
-        call.uploads = uploads
         try:
+            if spec.body == "form":  # counted while streaming; files spool to disk
+                fields, uploads = await read_form(
+                    request, file_limit=spec.file_limit, file_param=spec.file_param
+                )
+            peek = (
+                rules.peek_json(raw)
+                if spec.body == "json"
+                else {name: values[-1] for name, values in fields.items()}
+            )
+            model = peek.get("model") if spec.body != "none" else request.query_params.get("model")
+            ctx.model = model if isinstance(model, str) else None
+            ctx.stream = peek.get("stream") is True
+            if not spec.control:
+                facts = RequestFacts(
+                    path=spec.path if "{" not in spec.path else ctx.path,
+                    method=request.method,
+                    model=ctx.model,
+                    scope=principal.scope if principal is not None else None,
+                    text=rules.match_text(
+                        spec.path, peek, request.query_params, [u.filename for u in uploads]
+                    ),
+                    stream=ctx.stream,
+                )
+                ctx.facts = facts
+                candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
+                answering = await rules.apply_faults(  # step 5
+                    state, ctx, facts, candidates, request.headers.get("x-mockair-fault")
+                )
+                if answering is not None and answering != ctx.model:
+                    ctx.answering_model = answering
+                record = principal.record if principal is not None else None
+                if record is not None and record.rpm_limit:
+                    ctx.rate_headers = state.rate.take(record, state.now())  # step 6
+            payload: dict[str, Any] | None = None
+            if spec.body == "json":  # step 7
+                assert raw is not None
+                # an empty body is {} where the body is optional (POST /_mockair/reset)
+                empty_ok = not spec.body_required and not raw.strip()
+                payload = {} if empty_ok else parse_json_object(request, raw)
+                ctx.body_json = payload
+                if spec.schema is not None:
+                    payload = state.schemas.validate_cached(
+                        spec.schema, raw, payload, allow_unknown=state.settings.allow_unknown_fields
+                    )
+            elif spec.body == "form":
+                assert spec.schema is not None
+                form = form_body(state.schemas.schema(spec.schema), fields, uploads)
+                ctx.form = {name: v[-1] if len(v) == 1 else v for name, v in fields.items()}
+                ctx.files = [u.journal_view() for u in uploads]
+                payload = state.schemas.validate(
+                    spec.schema, form, allow_unknown=state.settings.allow_unknown_fields
+                )
+            call = ApiCall(request, state, ctx, spec, principal, payload)
+            call.uploads = uploads
             return await handler(call)
         except StubResponse as stubbed:
             return stubbed.response
         finally:
-            for upload in uploads:  # spooled temporary files
+            for upload in uploads:  # spooled files, closed whatever happened
                 await upload.file.close()
 
     route = Route(path, endpoint, methods=list(methods), name=f"{','.join(methods)} {path}")
