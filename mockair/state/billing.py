@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mockair.catalog import Model
 from mockair.state.keys import KeyRegistry, Principal, Usage
 
@@ -45,20 +47,22 @@ def messages_cost_cents(
     ) / 1e6
 
 
-def _roll_day(usage: Usage, now: float) -> None:
+def roll_day(usage: Usage, now: float) -> Usage:
+    """Start the *_today counters afresh at virtual midnight; returns ``usage``."""
     day = int(now // DAY)
     if usage.day != day:
         usage.day = day
         usage.requests_today = 0
         usage.tokens_today = 0
         usage.images_generated_today = 0
+    return usage
 
 
 def count_request(keys: KeyRegistry, principal: Principal | None, now: float) -> None:
     if principal is None or principal.key is None:
         return
     usage = keys.usage_of(principal.key)
-    _roll_day(usage, now)
+    roll_day(usage, now)
     usage.requests_today += 1
     usage.total_requests += 1
 
@@ -70,8 +74,28 @@ def charge(
     if principal is None or principal.key is None:
         return 0.0
     usage = keys.usage_of(principal.key)
-    _roll_day(usage, now)
+    roll_day(usage, now)
     usage.tokens_today += tokens
     usage.total_tokens += tokens
     usage.credits_used += cents
     return cents
+
+
+def count_images(keys: KeyRegistry, principal: Principal | None, now: float, n: int) -> None:
+    if principal is None or principal.key is None:
+        return
+    roll_day(keys.usage_of(principal.key), now).images_generated_today += n
+
+
+def settle_failed_tasks(
+    tasks: Any, keys: KeyRegistry, key: str, now: float, task_seconds: float
+) -> None:
+    """Refund the key's tasks that have failed by ``now`` (CONTRACT §3.9.3), whether or not
+    anybody has read them yet, before its usage is shown or checked."""
+    from mockair.state.tasks import status_at
+
+    for task in tasks.created_by(key):
+        pending = task.fails_with is not None and not task.refunded and task.cost_cents
+        if pending and status_at(task, now, task_seconds).status == "failed":
+            task.refunded = True
+            keys.usage_of(key).credits_used -= task.cost_cents

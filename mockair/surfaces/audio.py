@@ -13,7 +13,7 @@ from mockair.errors import InvalidValue
 from mockair.surfaces import _audio as au
 from mockair.surfaces import _generation as gen
 from mockair.synth import audio, transcription
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 
 DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"
 
@@ -31,6 +31,7 @@ def _per_minute(call: ApiCall, model: Model, seconds: float) -> dict[str, str]:
     return call.charge(cents)
 
 
+@applies_stubs
 async def speech(call: ApiCall) -> Response:
     body = call.body
     assert body is not None
@@ -69,6 +70,7 @@ def _music_file(
     )
 
 
+@applies_stubs
 async def music(call: ApiCall) -> Response:
     body = call.body
     assert body is not None
@@ -107,6 +109,7 @@ def _sfx_file(prompt: str, model: str, seed: int, seconds: float, fmt: audio.For
     return audio.render(segment, fmt, audio.metadata("sfx", prompt=prompt, model=model, seed=seed))
 
 
+@applies_stubs
 async def sound_effects(call: ApiCall) -> Response:
     body = call.body
     assert body is not None
@@ -128,6 +131,7 @@ async def sound_effects(call: ApiCall) -> Response:
     return au.audio_response(data, fmt, call.charge(cents))
 
 
+@applies_stubs
 async def transcribe(call: ApiCall) -> Response:
     body = call.body
     assert body is not None
@@ -271,10 +275,12 @@ async def _respeak(call: ApiCall, kind: str, model_kind: str, purpose: str) -> R
     return au.audio_response(out, fmt, _per_minute(call, model, info.duration))
 
 
+@applies_stubs
 async def isolate(call: ApiCall) -> Response:
     return await _respeak(call, "isolation", "audio_isolation", "audio isolation")
 
 
+@applies_stubs
 async def change_voice(call: ApiCall) -> Response:
     return await _respeak(call, "voice_changer", "voice_changer", "voice changing")
 

@@ -15,7 +15,7 @@ from mockair.state.billing import token_cost_cents, usd
 from mockair.surfaces import _generation as gen
 from mockair.synth.reply import Canned, OutputFormat, Reply, ReplyRequest, generate
 from mockair.synth.tools import ToolChoice
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 from mockair.web.sse import EventStream
 
 ROUTE_KEY = "/v1/chat/completions"
@@ -117,6 +117,7 @@ def analyse(
     return Analysis(prompt_tokens, replies)
 
 
+@applies_stubs
 async def create_completion(call: ApiCall) -> Response:
     body = call.body
     assert body is not None

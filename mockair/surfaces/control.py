@@ -12,6 +12,7 @@ from mockair import __version__
 from mockair.errors import ApiError, InvalidValue
 from mockair.settings import parse_epoch
 from mockair.state import admin
+from mockair.state.billing import roll_day
 from mockair.state.keys import is_well_formed, mask
 from mockair.state.stubs import RuleKind
 from mockair.state.tasks import status_at
@@ -120,8 +121,11 @@ async def set_clock(call: ApiCall) -> Response:
 
 
 async def list_keys(call: ApiCall) -> Response:
-    keys = call.state.keys
-    views = [record.control_view(keys.usage_of(record.key)) for record in keys.records.values()]
+    keys, now = call.state.keys, call.state.now()
+    views = [
+        record.control_view(roll_day(keys.usage_of(record.key), now))
+        for record in keys.records.values()
+    ]
     return json_response({"keys": views})
 
 

@@ -17,7 +17,7 @@ from mockair.synth import transcription
 from mockair.synth.audio import FORMATS
 from mockair.synth.rng import rng_for
 from mockair.synth.text import words_text
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 
 DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"
 URL_SOURCE_SECONDS = 10.0
@@ -28,6 +28,7 @@ class DubbingNotFound(ApiError):
     code = "dubbing_not_found"
 
 
+@applies_stubs
 async def create(call: ApiCall) -> Response:
     body = call.body
     assert body is not None

@@ -12,7 +12,7 @@ from mockair.errors import InvalidValue
 from mockair.surfaces import _generation as gen
 from mockair.synth import tokenizer
 from mockair.synth.embeddings import embed, to_base64, token_ids_text
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 
 
 def _inputs(value: str | list[Any]) -> list[tuple[str, int]]:
@@ -51,6 +51,7 @@ def _dimensions(body: dict[str, Any], model: Model) -> int:
     return dimensions
 
 
+@applies_stubs
 async def create_embeddings(call: ApiCall) -> Response:
     body = call.body
     assert body is not None

@@ -13,11 +13,12 @@ from starlette.types import Receive, Scope, Send
 
 from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue
+from mockair.state.billing import count_images
 from mockair.state.media import MediaItem
 from mockair.surfaces import _generation as gen
 from mockair.synth.images import ImageSpec, render_edit, render_png
 from mockair.synth.vision import image_from_base64, image_from_url, is_image
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 from mockair.web.sse import DONE, KEEPALIVE, SSE_HEADERS, SSE_MEDIA_TYPE, data_event
 
 SIZE = re.compile(r"(\d+)x(\d+)")
@@ -141,6 +142,7 @@ def render_all(specs: list[ImageSpec], inputs: list[bytes | None]) -> list[bytes
     return [render_png(spec) for spec in specs]
 
 
+@applies_stubs
 async def generate_images(call: ApiCall) -> Response:
     body = call.body
     assert body is not None
@@ -165,6 +167,7 @@ async def generate_images(call: ApiCall) -> Response:
     n = len(specs)
     cents = call.charged_cents(n * model.price("priceperthousandimages") / 1000)
     headers = call.charge(cents)
+    count_images(call.state.keys, call.principal, call.state.now(), n)
     created = int(call.state.now() // 1)
     as_b64 = body.get("response_format") == "b64_json"
 

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mockair.errors import ApiError, MissingApiKey
+from mockair.state.billing import roll_day, settle_failed_tasks
 from mockair.state.clock import iso_utc
 from mockair.state.keys import RULE_LISTS, UNENFORCED_LISTS, KeyRecord, mask
 from mockair.web.routing import ApiCall, api_route, json_response
@@ -109,7 +110,11 @@ async def check(call: ApiCall) -> Response:
     if principal is None or principal.key is None:
         raise MissingApiKey()
     record = principal.record
-    usage = call.state.keys.usage_of(principal.key)
+    state = call.state
+    settle_failed_tasks(
+        state.tasks, state.keys, principal.key, state.now(), state.settings.task_seconds
+    )
+    usage = roll_day(state.keys.usage_of(principal.key), state.now())
     return json_response(
         {
             "key": mask(principal.key),

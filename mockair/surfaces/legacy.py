@@ -16,7 +16,7 @@ from mockair.surfaces import _generation as gen
 from mockair.synth.images import ImageSpec, render_png
 from mockair.synth.reply import ReplyRequest, generate
 from mockair.synth.vision import describe
-from mockair.web.routing import ApiCall, Handler, api_route, json_response
+from mockair.web.routing import ApiCall, Handler, api_route, applies_stubs, json_response
 from mockair.web.sse import EventStream, data_event
 
 ASK_MODEL = "gpt-4o-mini"
@@ -40,6 +40,7 @@ def store_png(call: ApiCall, png: bytes) -> str:
     return f"{call.base_url()}/media/{media_id}.png"
 
 
+@applies_stubs
 async def ask(call: ApiCall) -> Response:
     prompt = required_query(call, "prompt")
     # An internal model: exempt from the key's model rules (CONTRACT §3.12.4, §7.1 #8).
@@ -73,6 +74,7 @@ async def ask(call: ApiCall) -> Response:
 LEGACY_RATIOS = ("1:1", "16:9", "9:16", "21:9", "9:21", "1:2", "2:1")
 
 
+@applies_stubs
 async def imagine(call: ApiCall) -> Response:
     from mockair.surfaces.images import ratio_size
 
@@ -98,6 +100,7 @@ async def imagine_models(call: ApiCall) -> Response:
     return json_response([m.id for m in call.state.catalog.models if m.private.get("legacy_image")])
 
 
+@applies_stubs
 async def vision(call: ApiCall) -> Response:
     url = required_query(call, "url")
     model = call.resolve_model(
@@ -114,6 +117,7 @@ async def vision(call: ApiCall) -> Response:
     return Response(text or describe(data, label), media_type="text/plain; charset=utf-8")
 
 
+@applies_stubs
 async def get_audio(call: ApiCall) -> Response:
     from mockair.surfaces import _audio as au
     from mockair.synth.audio import FORMATS
@@ -162,6 +166,7 @@ def _clip_media(spec: tuple[str, str, int, int], kind: str) -> bytes:
     return render_mp4(VideoSpec(text, model, seed, 10, "1:1", "image"), cover)
 
 
+@applies_stubs
 async def suno_create(call: ApiCall) -> Response:
     import functools
 

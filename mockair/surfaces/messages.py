@@ -12,7 +12,7 @@ from mockair.state.billing import messages_cost_cents, usd
 from mockair.surfaces import _generation as gen
 from mockair.synth.conversation import Conversation
 from mockair.synth.reply import TEXT, OutputFormat, ReplyRequest, generate
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 from mockair.web.sse import EventStream
 
 ROUTE_KEY = "/v1/messages"
@@ -44,6 +44,7 @@ def _conversation(call: ApiCall, body: dict[str, Any], model: Model) -> Conversa
     return conversation
 
 
+@applies_stubs
 async def create_message(call: ApiCall) -> Response:
     body = call.body
     assert body is not None

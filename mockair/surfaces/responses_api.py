@@ -13,7 +13,7 @@ from mockair.state.responses import StoredResponse
 from mockair.surfaces import _generation as gen
 from mockair.synth.conversation import Conversation, Turn
 from mockair.synth.reply import TEXT, OutputFormat, ReplyRequest, generate
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 from mockair.web.sse import EventStream
 
 ROUTE_KEY = "/v1/responses"
@@ -72,6 +72,7 @@ def _echo(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@applies_stubs
 async def create_response(call: ApiCall) -> Response:
     body = call.body
     assert body is not None

@@ -13,13 +13,12 @@ from starlette.responses import Response, StreamingResponse
 
 from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue, MissingField, RateLimited
-from mockair.state.billing import charge
 from mockair.state.media import MediaItem
 from mockair.state.tasks import TASK_TTL, Task, TaskState, seconds_until_done, status_at
 from mockair.surfaces import _generation as gen
 from mockair.surfaces.images import read_inputs
 from mockair.synth.video import VideoSpec, render_mp4
-from mockair.web.routing import ApiCall, api_route, json_response
+from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
 from mockair.web.sse import SSE_HEADERS, SSE_MEDIA_TYPE, named_event
 
 CONCURRENT_TASKS = 4
@@ -146,11 +145,13 @@ def _settle(call: ApiCall, task: Task, state: TaskState) -> None:
 
 
 def _refund(call: ApiCall, task: Task) -> None:
+    """Give the creating key its money back (whoever happens to read or delete the task)."""
     task.refunded = True
     if task.cost_cents and task.key:
-        charge(call.state.keys, call.principal, call.state.now(), -task.cost_cents, 0)
+        call.state.keys.usage_of(task.key).credits_used -= task.cost_cents
 
 
+@applies_stubs
 async def create(call: ApiCall) -> Response:
     body = call.body
     assert body is not None

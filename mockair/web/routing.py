@@ -20,7 +20,7 @@ from mockair import jsonio
 from mockair.catalog import Model
 from mockair.errors import ApiError, InvalidValue
 from mockair.state import ServerState
-from mockair.state.billing import charge, cost_header
+from mockair.state.billing import charge, cost_header, settle_failed_tasks
 from mockair.state.keys import Principal
 from mockair.state.limits import check_allowances, permission_error
 from mockair.state.stubs import RequestFacts, use
@@ -138,7 +138,11 @@ class ApiCall:
             raise error
         record = self.principal.record if self.principal is not None else None
         if record is not None:  # step 10
-            check_allowances(record, self.state.keys.usage_of(record.key), self.state.now())
+            state = self.state
+            settle_failed_tasks(
+                state.tasks, state.keys, record.key, state.now(), state.settings.task_seconds
+            )
+            check_allowances(record, state.keys.usage_of(record.key), state.now())
 
     def stub(self) -> dict[str, Any] | None:
         """Step 11: the ``respond`` object of the first matching stub, or None.
@@ -227,6 +231,13 @@ class ApiCall:
 
 
 Handler = Callable[[ApiCall], Awaitable[Response]]
+
+
+def applies_stubs(handler: Handler) -> Handler:
+    """Mark a handler that consults stubs itself (it has content a stub can replace); for
+    every other route the pipeline applies a matching stub's latency, error or raw reply."""
+    handler.applies_stubs = True  # type: ignore[attr-defined]
+    return handler
 
 
 class StubResponse(Exception):
@@ -340,6 +351,10 @@ def api_route(
                 )
             call = ApiCall(request, state, ctx, spec, principal, payload)
             call.uploads = uploads
+            if not spec.control and not getattr(handler, "applies_stubs", False):
+                respond = call.stub()  # step 11 for routes without generated content
+                if respond is not None:
+                    await call.stub_effects(respond)
             return await handler(call)
         except StubResponse as stubbed:
             return stubbed.response
