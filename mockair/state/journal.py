@@ -53,8 +53,9 @@ def _query_view(raw: bytes) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Entry:
-    """One journaled request. Raw pieces are kept as received and shaped only in ``as_dict``,
-    so that writing an entry costs next to nothing on the request path."""
+    """One journaled request. Raw pieces are kept as received (bytes, not parsed objects) and
+    shaped only in ``as_dict``: writing an entry costs next to nothing on the request path, and
+    ten thousand entries give the garbage collector few objects to walk."""
 
     id: str
     request_id: str
@@ -68,7 +69,6 @@ class Entry:
     raw_headers: list[tuple[bytes, bytes]]
     model: str | None = None
     request_body: bytes | None = None
-    request_body_json: Any = None
     request_size: int = 0
     form: dict[str, Any] | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
@@ -91,8 +91,6 @@ class Entry:
     def request_body_view(self) -> Any:
         if self.form is not None:
             return self.form
-        if self.request_body_json is not None and self.request_size <= BODY_CAP:
-            return self.request_body_json
         return _captured_json(self.request_body, self.request_size)
 
     def response_body_view(self) -> Any:

@@ -215,7 +215,6 @@ class PipelineMiddleware:
             raw_headers=scope["headers"],
             model=ctx.model,
             request_body=ctx.body_bytes,
-            request_body_json=ctx.body_json if ctx.form is None else None,
             request_size=len(ctx.body_bytes) if ctx.body_bytes is not None else 0,
             form=ctx.form,
             files=ctx.files,
