@@ -18,16 +18,25 @@ import warnings
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockair.synth.rng import rng_for, unit_interval
 
-with warnings.catch_warnings():
-    # pydub warns at import that ffmpeg is missing; mockair never asks pydub for ffmpeg.
-    warnings.simplefilter("ignore")
-    import audioop
-
+if TYPE_CHECKING:
     from pydub import AudioSegment
+
+
+@functools.lru_cache(maxsize=1)
+def _pydub() -> Any:
+    """pydub and audioop, imported on first use: pydub searches PATH for ffmpeg at import,
+    which costs tens of milliseconds of every start (mockair never asks it for ffmpeg)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its ffmpeg warning and audioop's deprecation
+        import audioop
+
+        from pydub import AudioSegment
+    return AudioSegment, audioop
+
 
 MP3_RATE = 44100
 AMPLITUDE = 0.3
@@ -67,7 +76,7 @@ FORMATS: dict[str, Format] = {
 
 
 def _segment(samples: array, rate: int) -> AudioSegment:
-    return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+    return _pydub()[0](data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
 
 
 def silence(seconds: float, rate: int) -> AudioSegment:
@@ -100,14 +109,14 @@ def noise(seconds: float, rate: int, rng: random.Random, amplitude: float) -> Au
 
 def _join(parts: Sequence[AudioSegment], rate: int) -> AudioSegment:
     raw = b"".join(p.raw_data for p in parts)
-    return AudioSegment(data=raw, sample_width=2, frame_rate=rate, channels=1)
+    return _pydub()[0](data=raw, sample_width=2, frame_rate=rate, channels=1)
 
 
 def exact_length(segment: AudioSegment, seconds: float, rate: int) -> AudioSegment:
     want = round(seconds * rate) * 2
     raw = segment.raw_data[:want]
     raw += bytes(want - len(raw))
-    return AudioSegment(data=raw, sample_width=2, frame_rate=rate, channels=1)
+    return _pydub()[0](data=raw, sample_width=2, frame_rate=rate, channels=1)
 
 
 def speech(
@@ -255,7 +264,7 @@ def encode_wav(pcm: bytes, rate: int, meta: dict[str, Any], *, ulaw: bool = Fals
     info = _chunk(b"LIST", b"INFO" + _chunk(b"INAM", title))
     mkai = _chunk(b"mkai", json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode())
     if ulaw:
-        data = audioop.lin2ulaw(pcm, 2)
+        data = _pydub()[1].lin2ulaw(pcm, 2)
         fmt = _chunk(b"fmt ", struct.pack("<HHIIHHH", 7, 1, rate, rate, 1, 8, 0))
         extra = _chunk(b"fact", struct.pack("<I", len(data)))
     else:
