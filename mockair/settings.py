@@ -105,6 +105,8 @@ class Settings:
             object.__setattr__(self, "keys", tuple(self.keys))
         if self.epoch is not None and not isinstance(self.epoch, float):
             object.__setattr__(self, "epoch", parse_epoch(self.epoch))
+        if self.epoch is not None and not 0 <= self.epoch <= 253402300799:
+            raise ValueError("epoch must lie between 1970 and 9999")
 
     @classmethod
     def from_options(cls, **options: Any) -> Settings:

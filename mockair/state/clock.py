@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+# The last second that every formatter (ISO-8601, HTTP Date) can still write: 9999-12-31.
+MAX_TIME = 253402300799.0
+
 
 def iso_utc(moment: float) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` of unix seconds (floored)."""
@@ -39,7 +42,7 @@ class VirtualClock:
         return 0.0 if self.frozen else self.speed
 
     def now(self) -> float:
-        return self._base_virtual + (self._real() - self._base_real) * self._rate()
+        return min(MAX_TIME, self._base_virtual + (self._real() - self._base_real) * self._rate())
 
     def _rebase(self) -> None:
         self._base_virtual = self.now()
@@ -48,6 +51,8 @@ class VirtualClock:
     def advance(self, seconds: float) -> float:
         if seconds < 0:
             raise ValueError("advance must be >= 0")
+        if self.now() + seconds > MAX_TIME:
+            raise ValueError("the clock cannot go past 9999-12-31T23:59:59Z")
         self._rebase()
         self._base_virtual += seconds
         self.advanced += seconds

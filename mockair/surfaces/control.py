@@ -13,6 +13,7 @@ from mockair.errors import ApiError, InvalidValue
 from mockair.settings import parse_epoch
 from mockair.state import admin
 from mockair.state.billing import roll_day
+from mockair.state.clock import MAX_TIME
 from mockair.state.keys import is_well_formed, mask
 from mockair.state.stubs import RuleKind
 from mockair.state.tasks import status_at
@@ -110,9 +111,14 @@ async def set_clock(call: ApiCall) -> Response:
             raise InvalidValue(
                 "set: the clock never moves backwards; expected a time >= now", param="set"
             )
+        if moment > MAX_TIME:
+            raise InvalidValue("set: the clock cannot go past 9999-12-31T23:59:59Z", param="set")
         clock.set(moment)
     if "advance" in body:
-        clock.advance(float(body["advance"]))
+        try:
+            clock.advance(float(body["advance"]))
+        except ValueError as exc:
+            raise InvalidValue(f"advance: {exc}", param="advance") from None
     if "speed" in body:
         clock.set_speed(float(body["speed"]))
     if "freeze" in body:
