@@ -332,9 +332,7 @@ def _create_seeds(server: MockAir) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[Fuzzed]:
-    with MockAir(
-        port=0, epoch=EPOCH, clock_speed=0, task_seconds=0, log_level="warning"
-    ) as server:
+    with MockAir(port=0, epoch=EPOCH, clock_speed=0, task_seconds=0, log_level="warning") as server:
         fuzzed = Fuzzed(server, _create_seeds(server))
         yield fuzzed
         fuzzed.session.close()
@@ -343,9 +341,7 @@ def api() -> Iterator[Fuzzed]:
 
 @pytest.fixture(scope="module")
 def control() -> Iterator[Fuzzed]:
-    with MockAir(
-        port=0, epoch=EPOCH, clock_speed=0, task_seconds=0, log_level="warning"
-    ) as server:
+    with MockAir(port=0, epoch=EPOCH, clock_speed=0, task_seconds=0, log_level="warning") as server:
         fuzzed = Fuzzed(server, {})
         yield fuzzed
         fuzzed.session.close()
@@ -446,7 +442,10 @@ def check_wav(data: bytes) -> None:
     assert struct.unpack("<I", data[4:8])[0] == len(data) - 8
     position, chunks = 12, {}
     while position + 8 <= len(data):
-        name, size = data[position : position + 4], struct.unpack("<I", data[position + 4 : position + 8])[0]
+        name, size = (
+            data[position : position + 4],
+            struct.unpack("<I", data[position + 4 : position + 8])[0],
+        )
         chunks[name] = data[position + 8 : position + 8 + size]
         position += 8 + size + (size % 2)
     assert position == len(data)
@@ -548,7 +547,9 @@ def _run(
         if mode == "positive":
             _realistic(case, data, fuzzed, kinds)
         headers = {
-            k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")
+            k: v
+            for k, v in (case.headers or {}).items()
+            if k.lower() not in ("authorization", "x-api-key")
         }
         if auth is not None:
             headers["Authorization"] = f"Bearer {auth}"
@@ -579,7 +580,9 @@ def test_fuzz_api_with_key(
     _run(api, kinds, method, path, mode, auth=FUZZ_KEY, examples=EXAMPLES[mode])
 
 
-@pytest.mark.parametrize(("method", "path"), [pytest.param(m, p, id=_label(m, p)) for m, p, _ in API])
+@pytest.mark.parametrize(
+    ("method", "path"), [pytest.param(m, p, id=_label(m, p)) for m, p, _ in API]
+)
 def test_fuzz_api_anonymous(
     api: Fuzzed, kinds: dict[str, list[str]], method: str, path: str
 ) -> None:
@@ -632,6 +635,11 @@ def test_every_operation_is_fuzzed() -> None:
     fuzzed = {(m, p) for m, p, _ in API} | {(m, p) for m, p, _ in CONTROL}
     assert fuzzed == {(m, p) for m, p, _ in OPERATIONS}
     paths = {p for _, p in fuzzed}
-    for required in ("/v1/chat/completions", "/v1/messages", "/v1/audio/transcriptions", "/media/{name}"):
+    for required in (
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1/audio/transcriptions",
+        "/media/{name}",
+    ):
         assert required in paths
     assert len(API_CASES) > len(API)
