@@ -27,8 +27,8 @@ def _inputs(value: str | list[Any]) -> list[tuple[str, int]]:
         return [(value, tokenizer.count(value))]
     if not value:
         raise InvalidValue("input: expected at least 1 items", param="input")
-    if isinstance(value[0], int):  # one token-id array
-        return [(token_ids_text(value), len(value))]
+    if isinstance(value[0], int | float):  # one token-id array
+        return [(token_ids_text(_ids(value)), len(value))]
     inputs = []
     for index, item in enumerate(value):
         if not item:
@@ -36,8 +36,13 @@ def _inputs(value: str | list[Any]) -> list[tuple[str, int]]:
         if isinstance(item, str):
             inputs.append((item, tokenizer.count(item)))
         else:  # a token-id array: its length is its token count (§2.7.1)
-            inputs.append((token_ids_text(item), len(item)))
+            inputs.append((token_ids_text(_ids(item)), len(item)))
     return inputs
+
+
+def _ids(values: list[Any]) -> list[int]:
+    # JSON Schema counts 187.0 as an integer, so token ids may arrive as integral floats.
+    return [int(v) for v in values]
 
 
 def _dimensions(body: dict[str, Any], model: Model) -> int:

@@ -89,7 +89,6 @@ class SchemaSet:
     def validator(self, schema_id: str) -> Draft202012Validator:
         validator = self._validators.get(schema_id)
         if validator is None:
-            from jsonschema import Draft202012Validator
             from referencing import Registry, Resource
             from referencing.jsonschema import DRAFT202012
 
@@ -98,7 +97,7 @@ class SchemaSet:
                     (doc["$id"], Resource.from_contents(doc, DRAFT202012))
                     for doc in self.documents.values()
                 )
-            validator = Draft202012Validator(self.documents[schema_id], registry=self._registry)
+            validator = _strict_ints()(self.documents[schema_id], registry=self._registry)
             self._validators[schema_id] = validator
         return validator
 
@@ -229,6 +228,18 @@ def to_api_error(error: ValidationError) -> ApiError:
     if keyword == "x-message":
         return InvalidValue(f"{where}: {value}", param=param)
     return InvalidValue(f"{where}: {error.message}", param=param)
+
+
+@functools.lru_cache(maxsize=1)
+def _strict_ints() -> Any:
+    """Draft 2020-12, except that ``integer`` means a JSON integer: JSON Schema counts 5.0 as
+    an integer, but every handler uses integers as counts and indexes (``range(n)``)."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)
 
 
 @functools.lru_cache(maxsize=8)
