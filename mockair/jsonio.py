@@ -38,3 +38,20 @@ def loads(data: bytes | str) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
         raise ValueError(str(exc)) from None
+
+
+MAX_DEPTH = 128  # no API body nests this deep; deeper ones would exhaust recursive code
+
+
+def depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, level + 1) for child in node)
+    return deepest

@@ -23,12 +23,15 @@ REDACTED_HEADERS = ("authorization", "x-api-key")
 def _captured_json(data: bytes | None, size: int) -> Any:
     if data is None:
         return None
+    marker = {"truncated": True, "size": size, "sha256": hashlib.sha256(data).hexdigest()}
     if size > BODY_CAP:
-        return {"truncated": True, "size": size, "sha256": hashlib.sha256(data).hexdigest()}
+        return marker
     try:
-        return jsonio.loads(data)
+        value = jsonio.loads(data)
     except ValueError:
         return None
+    # A body too deep to be served again as JSON is shown like a too-large one.
+    return marker if jsonio.depth(value) > jsonio.MAX_DEPTH else value
 
 
 def redact_header(name: str, value: str) -> str:

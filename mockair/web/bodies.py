@@ -9,6 +9,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from mockair import jsonio
 from mockair.errors import ApiError, InvalidContentType, InvalidJson, PayloadTooLarge
+from mockair.jsonio import MAX_DEPTH
 
 JSON_BODY_LIMIT = 32 * 1024 * 1024
 
@@ -64,4 +65,6 @@ def parse_json_object(request: Request, raw: bytes) -> dict[str, Any]:
         raise InvalidJson("Request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise InvalidJson("Request body must be a JSON object.")
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and jsonio.depth(value) > MAX_DEPTH:
+        raise InvalidJson(f"Request body nests deeper than {MAX_DEPTH} levels.")
     return value
