@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
+
+# orjson reads integers past 64 bits as floats; the standard library keeps them exact.
+BIG_INTEGER = re.compile(rb"\d{19}")
 
 
 def dumps(value: Any) -> bytes:
@@ -13,8 +17,18 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:
-        # orjson refuses integers beyond 64 bits; the standard library does not.
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        # orjson refuses integers beyond 64 bits: write those as pre-serialised fragments.
+        return orjson.dumps(_big_ints(value))
+
+
+def _big_ints(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return orjson.Fragment(str(value).encode()) if abs(value) >= 2**63 else value
+    if isinstance(value, dict):
+        return {key: _big_ints(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints(item) for item in value]
+    return value
 
 
 def dumps_str(value: Any) -> str:
@@ -27,10 +41,12 @@ def _reject_constant(name: str) -> Any:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``ValueError`` for anything that is not strict JSON."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
+    raw = data.encode() if isinstance(data, str) else data
+    if BIG_INTEGER.search(raw) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     # orjson refuses very large integers and deep nesting; the standard library decides which
     # of those are still JSON (RecursionError is the deep-nesting case).
     try:
