@@ -89,7 +89,7 @@ class ServerState:
 
     def reset_all(self) -> None:
         """Global reset (CONTRACT §4.3): everything rebuilt, files reloaded, clock restarted."""
-        permanent = [item for item in self.media._items.values() if not item.expires]
+        permanent = [item for item in self.media.items() if not item.expires]
         self.clock = VirtualClock(self.clock.epoch, self.settings.clock_speed)
         self._build()
         for item in permanent:

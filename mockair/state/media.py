@@ -56,6 +56,10 @@ class MediaStore:
     def __len__(self) -> int:
         return len(self._items)
 
+    def items(self) -> list[MediaItem]:
+        """Every item, least recently used first."""
+        return list(self._items.values())
+
     def put(self, item: MediaItem) -> MediaItem:
         old = self._items.pop(item.media_id, None)
         if old is not None:

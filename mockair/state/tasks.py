@@ -114,8 +114,11 @@ class TaskStore:
             if t.key == key and t.kind == kind and not status_at(t, now, task_seconds).terminal
         ]
 
+    def all(self) -> list[Task]:
+        return [t for bucket in self._scopes.values() for t in bucket.values()]
+
     def created_by(self, key: str) -> list[Task]:
-        return [t for bucket in self._scopes.values() for t in bucket.values() if t.key == key]
+        return [t for t in self.all() if t.key == key]
 
     def delete(self, scope: str, task_id: str) -> bool:
         return self._scopes.get(scope, {}).pop(task_id, None) is not None

@@ -236,7 +236,7 @@ async def list_tasks(call: ApiCall) -> Response:
     """Every scope's tasks, newest first, for the dashboard."""
     state = call.state
     now, seconds = state.now(), state.settings.task_seconds
-    tasks = [t for bucket in state.tasks._scopes.values() for t in bucket.values()]
+    tasks = state.tasks.all()
     tasks.sort(key=lambda t: t.created, reverse=True)
     out = []
     for task in tasks[:200]:
@@ -255,7 +255,7 @@ async def list_tasks(call: ApiCall) -> Response:
 
 async def list_media(call: ApiCall) -> Response:
     """The newest generated media (not voice previews), for the dashboard's gallery."""
-    items = [item for item in call.state.media._items.values() if item.expires]
+    items = [item for item in call.state.media.items() if item.expires]
     base = call.base_url()
     return json_response(
         {

@@ -391,10 +391,3 @@ def json_response(
     return Response(
         jsonio.dumps(content), status_code=status, headers=headers, media_type="application/json"
     )
-
-
-def route_spec(route: Route) -> RouteSpec:
-    spec = getattr(route, "spec", None)
-    if spec is None:
-        raise ApiError(f"route {route.path} has no spec")
-    return spec  # type: ignore[no-any-return]
