@@ -19,6 +19,7 @@ from mockair.app import create_app
 from mockair.session import MockAirSession
 from mockair.settings import Settings
 from mockair.state import ServerState
+from mockair.web.protocol import envelope_protocol
 
 logger = logging.getLogger("mockair")
 READY_TIMEOUT = 10.0
@@ -83,6 +84,7 @@ class MockAir:
             log_config=None,
             access_log=False,
             lifespan="off",
+            http=envelope_protocol(self.app.state.mockair),
             server_header=False,
             date_header=False,
             timeout_graceful_shutdown=2,

@@ -1120,6 +1120,101 @@ def test_content_length_longer_than_the_body(server: MockAir, http: httpx.Client
     assert journaled_statuses(server, key, 2) == [200, 400]  # /v1/models, then the half body
 
 
+def test_content_length_shorter_than_the_body(server: MockAir, key: str) -> None:
+    """The declared bytes are the request (answered by the app: a cut-off JSON body is 400
+    invalid_json); the rest is read as a next request, refused with an envelope, then closed."""
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + key.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n" + CHAT_BODY
+        )
+        first = read_response(sock)
+        assert_error(first, 400, "invalid_json", None)
+    assert journaled_statuses(server, key, 1) == [400]
+
+
+# -- requests the HTTP parser itself refuses ----------------------------------------------------
+
+PARSER_REFUSED = {
+    "nul-in-header": request_bytes("GET", "/v1/models", {"X-Thing": b"a\x00b"}),
+    "cr-in-header": request_bytes("GET", "/v1/models", {"X-Thing": b"a\rb"}),
+    "non-numeric-content-length": request_bytes("POST", CHAT, {"Content-Length": b"12abc"}, b"{}"),
+    "negative-content-length": request_bytes("POST", CHAT, {"Content-Length": b"-5"}, b"{}"),
+    "space-in-header-name": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n",
+    "garbage": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n",
+    "bad-version": b"GET /v1/models HTTP/9.9x\r\nHost: x\r\n\r\n",
+    "bad-chunk-size": request_bytes(
+        "POST", CHAT, {"Transfer-Encoding": b"chunked"}, b"zz\r\n{}\r\n0\r\n\r\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def parser_server(request: pytest.FixtureRequest) -> Iterator[MockAir]:
+    """A server on each of uvicorn's HTTP implementations (h11 is the one used when the
+    [standard] extras are missing)."""
+    from mockair import server as server_module
+    from mockair.web import protocol
+
+    patch = pytest.MonkeyPatch()
+    if request.param == "h11":
+        patch.setattr(server_module, "envelope_protocol", protocol._h11_protocol)
+    try:
+        with MockAir(port=0, epoch=EPOCH, clock_speed=0, log_level="error") as running:
+            yield running
+    finally:
+        patch.undo()
+
+
+@pytest.mark.parametrize("raw", PARSER_REFUSED.values(), ids=PARSER_REFUSED.keys())
+def test_requests_the_parser_refuses_get_the_envelope(parser_server: MockAir, raw: bytes) -> None:
+    response = exchange(parser_server, raw)
+    assert_error(response, 400, "invalid_value", None)
+    assert response.headers["x-request-id"].startswith("req_")
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["connection"] == "close"
+    assert_healthy(parser_server, "sk-air-parser")
+
+
+def test_overlong_request_line_gets_the_envelope(parser_server: MockAir) -> None:
+    raw = b"GET /v1/models?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        response = exchange(parser_server, raw)
+    except (ConnectionResetError, BrokenPipeError):
+        pytest.fail("the connection was dropped instead of answered")
+    if response.status_code == 400:
+        assert_error(response, 400, "invalid_value", None)
+    else:  # a parser that accepts it: the app answers the (ignored) query normally
+        assert response.status_code == 200
+    assert_healthy(parser_server, "sk-air-parser")
+
+
+def test_short_content_length_on_each_parser(parser_server: MockAir) -> None:
+    """Both parsers: the app's own answer to the declared bytes comes first, then the refusal
+    of the leftover bytes, then the connection closes."""
+    with connect(parser_server) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer sk-air-short\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n"
+            # the blank line ends the leftover "request", so every parser judges it at once
+            + CHAT_BODY
+            + b"\r\n\r\n"
+        )
+        sock.settimeout(10)
+        data = b""
+        while chunk_ := sock.recv(65536):
+            data += chunk_
+    responses = [part for part in data.split(b"HTTP/1.1 ") if part]
+    assert len(responses) == 2, data
+    first, second = (b"HTTP/1.1 " + part for part in responses)
+    assert first.startswith(b"HTTP/1.1 400")
+    assert b'"invalid_json"' in first
+    assert second.startswith(b"HTTP/1.1 400")
+    assert b'"invalid_value"' in second
+
+
 # -- content types ------------------------------------------------------------------------------
 
 

@@ -223,18 +223,14 @@ def test_request_body_at_the_cap_is_kept_and_above_it_truncated() -> None:
 def test_request_body_parsed_json_is_shown_when_small() -> None:
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     raw = json.dumps(body).encode()
-    view = make_entry(
-        "a", request_body=raw, request_size=len(raw)
-    ).as_dict()
+    view = make_entry("a", request_body=raw, request_size=len(raw)).as_dict()
     assert view["body"] == body
 
 
 def test_large_parsed_request_body_is_still_truncated() -> None:
     body = {"input": "y" * (70 * 1024)}
     raw = json.dumps(body).encode()
-    view = make_entry(
-        "a", request_body=raw, request_size=len(raw)
-    ).as_dict()
+    view = make_entry("a", request_body=raw, request_size=len(raw)).as_dict()
     assert view["body"] == {
         "truncated": True,
         "size": len(raw),

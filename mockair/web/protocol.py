@@ -1,0 +1,95 @@
+"""HTTP/1.1 protocols whose parser-level refusals are CONTRACT §2.5 envelopes.
+
+uvicorn answers a request its parser refuses (CR, LF or NUL in a header, a non-numeric
+Content-Length, an overlong request line, garbage) with a plain-text 400 of its own, before the
+app sees anything. These subclasses answer the same 400 as the JSON envelope, with a minted
+``X-Request-ID`` and the CORS headers, so a client never meets a body it cannot parse.
+
+A parser error can also arrive while the app is still answering an earlier request on the same
+connection: a Content-Length shorter than the body leaves bytes that the parser reads as the
+next request. The refusal then waits until that response is complete, so the client gets the
+app's answer to what it sent, then the 400, then the close.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockair import jsonio
+from mockair.errors import InvalidValue
+from mockair.state import ServerState
+from mockair.state.ids import GLOBAL_SCOPE
+from mockair.web.headers import CORS_HEADERS
+
+PARSER_MESSAGE = "Malformed HTTP request: the server could not parse it."
+
+
+def _refusal(state: ServerState) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of the parser-level 400."""
+    body = jsonio.dumps(InvalidValue(PARSER_MESSAGE, param=None).envelope())
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", state.ids.mint(GLOBAL_SCOPE, "req_").encode()),
+        *CORS_HEADERS,
+        (b"connection", b"close"),
+    ]
+    return headers, body
+
+
+def envelope_protocol(state: ServerState) -> type[Any]:
+    """The uvicorn protocol class for this server: httptools when installed, else h11."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # uvicorn without its [standard] extras
+        return _h11_protocol(state)
+
+    class EnvelopeHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+        _deferred_refusal = False
+
+        def send_400_response(self, msg: str) -> None:
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete and not cycle.disconnected:
+                if not cycle.more_body:
+                    # The app is still answering the complete request before the garbage:
+                    # refuse after it.
+                    self._deferred_refusal = True
+                    self.flow.pause_reading()
+                    return
+                # The garbage is inside this request's body: the app will never get the
+                # rest of it, so it hears a disconnect while the client gets the refusal.
+                cycle.disconnected = True
+                cycle.message_event.set()
+            self._refuse()
+
+        def _refuse(self) -> None:
+            headers, body = _refusal(state)
+            head = [b"HTTP/1.1 400 Bad Request\r\n"]
+            head += [name + b": " + value + b"\r\n" for name, value in headers]
+            self.transport.write(b"".join([*head, b"\r\n", body]))
+            self.transport.close()
+
+        def on_response_complete(self) -> None:
+            if self._deferred_refusal and not self.transport.is_closing():
+                self.server_state.total_requests += 1
+                self._refuse()
+                return
+            super().on_response_complete()
+
+    return EnvelopeHttpToolsProtocol
+
+
+def _h11_protocol(state: ServerState) -> type[Any]:
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class EnvelopeH11Protocol(H11Protocol):  # type: ignore[misc]
+        def send_400_response(self, msg: str) -> None:
+            headers, body = _refusal(state)
+            event = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+            self.transport.write(self.conn.send(event))
+            self.transport.write(self.conn.send(h11.Data(data=body)))
+            self.transport.write(self.conn.send(h11.EndOfMessage()))
+            self.transport.close()
+
+    return EnvelopeH11Protocol
