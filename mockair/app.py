@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from mockair.catalog import load_catalog
-from mockair.errors import ApiError, api_error_handler, http_exception_handler
 from mockair.settings import Settings
 from mockair.state import ServerState
 from mockair.state.admin import load_startup_files
 from mockair.state.clock import VirtualClock
 from mockair.surfaces import all_routes
-from mockair.web.middleware import PipelineMiddleware
+from mockair.web.pipeline import Pipeline
 from mockair.web.router import RouteTable
 from mockair.web.validation import load_schemas
 
@@ -32,7 +30,17 @@ def build_state(settings: Settings) -> ServerState:
     return state
 
 
-def create_app(settings: Settings | None = None, **options: Any) -> Starlette:
+class MockAirApp(Starlette):
+    """A Starlette app (``app.state``, ``app.routes``, TestClient) whose whole stack is the
+    mockair :class:`Pipeline`."""
+
+    pipeline: Pipeline
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self.pipeline
+
+
+def create_app(settings: Settings | None = None, **options: Any) -> MockAirApp:
     """The mockair ASGI app, built from ``settings`` (or from ``Settings`` keyword options).
 
     Everything per-server hangs on ``app.state.mockair`` (a :class:`ServerState`), so several
@@ -44,16 +52,9 @@ def create_app(settings: Settings | None = None, **options: Any) -> Starlette:
         settings = settings.replace(**options)
     state = build_state(settings)
     routes = all_routes()
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(PipelineMiddleware, state=state)],
-        exception_handlers={
-            ApiError: api_error_handler,
-            HTTPException: http_exception_handler,
-        },
-    )
-    # Routes are found by dictionary first (mockair.web.router); no slash redirects either way.
-    app.router = RouteTable(routes)  # type: ignore[assignment]
+    app = MockAirApp(routes=routes)
+    # Routes are found by dictionary first; no slash redirects either way (CONTRACT §1.1).
+    app.pipeline = Pipeline(state, RouteTable(routes))
     app.state.mockair = state
     app.state.routes = routes
     return app

@@ -8,10 +8,10 @@ is rendered by :func:`error_response` into exactly ``{"error": {"message", "type
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 
 from mockair import jsonio
@@ -201,38 +201,28 @@ def error_response(error: ApiError) -> Response:
     )
 
 
-def from_http_exception(request: Request, exc: HTTPException) -> ApiError:
-    """Starlette raises 404/405 on purpose so that this handler renders them."""
+ALLOW_ORDER = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"]
+
+
+def method_not_allowed(method: str, path: str, allowed: Iterable[str]) -> MethodNotAllowed:
+    methods = sorted(
+        {m for m in allowed if m != "OPTIONS"},
+        key=lambda m: ALLOW_ORDER.index(m) if m in ALLOW_ORDER else len(ALLOW_ORDER),
+    )
+    if methods:
+        methods.append("OPTIONS")  # every route answers CORS preflights
+    allow = ", ".join(methods)
+    return MethodNotAllowed(
+        f"Method {method} not allowed on {path}; allowed: {allow}.",
+        headers={"allow": allow} if allow else None,
+    )
+
+
+def from_http_exception(method: str, path: str, exc: HTTPException) -> ApiError:
+    """An ``HTTPException`` raised inside Starlette, as the envelope's error."""
     if exc.status_code == 405:
-        methods = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
-        order = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"]
-        methods.sort(key=lambda m: order.index(m) if m in order else len(order))
-        if methods:
-            methods.append("OPTIONS")
-        allow = ", ".join(methods)
-        return MethodNotAllowed(
-            f"Method {request.method} not allowed on {request.scope['path']}; allowed: {allow}.",
-            headers={"allow": allow} if allow else None,
-        )
+        allowed = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",")]
+        return method_not_allowed(method, path, [m for m in allowed if m])
     if exc.status_code == 404:
-        return NotFound(f"Unknown route: {request.method} {request.scope['path']}")
+        return NotFound(f"Unknown route: {method} {path}")
     return ApiError(str(exc.detail), status=exc.status_code, code="invalid_value")
-
-
-async def api_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    _note_error(request, exc)
-    return error_response(exc)
-
-
-async def http_exception_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    error = from_http_exception(request, exc)
-    _note_error(request, error)
-    return error_response(error)
-
-
-def _note_error(request: Request, error: ApiError) -> None:
-    ctx = request.scope.get("mockair.ctx")
-    if ctx is not None:
-        ctx.error_code = error.code

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
-
-from starlette.datastructures import Headers
 
 from mockair.errors import InvalidApiKey, MissingApiKey
 from mockair.state.keys import ANONYMOUS, KeyRegistry, Principal
@@ -16,7 +15,7 @@ from mockair.state.keys import ANONYMOUS, KeyRegistry, Principal
 AuthMode = Literal["key", "key_x", "primary", "public", "legacy", "check", "none"]
 
 
-def presented_key(headers: Headers, *, allow_x_api_key: bool) -> str | None:
+def presented_key(headers: Mapping[str, str], *, allow_x_api_key: bool) -> str | None:
     authorization = headers.get("authorization")
     if authorization is not None:
         scheme, _, value = authorization.strip().partition(" ")
@@ -32,7 +31,7 @@ def presented_key(headers: Headers, *, allow_x_api_key: bool) -> str | None:
 
 
 def authenticate(
-    mode: AuthMode, headers: Headers, query_key: str | None, keys: KeyRegistry
+    mode: AuthMode, headers: Mapping[str, str], query_key: str | None, keys: KeyRegistry
 ) -> Principal | None:
     """The caller's principal, ``ANONYMOUS`` for a keyless optional route, or ``None`` (none)."""
     if mode == "none":

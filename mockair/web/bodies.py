@@ -3,9 +3,10 @@ whole past the limit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from mockair import jsonio
 from mockair.errors import ApiError, InvalidContentType, InvalidJson, PayloadTooLarge
@@ -20,8 +21,8 @@ def _too_large(limit: int, param: str | None = None) -> PayloadTooLarge:
     )
 
 
-def check_content_length(request: Request, limit: int, param: str | None = None) -> None:
-    declared = request.headers.get("content-length")
+def check_content_length(headers: Mapping[str, str], limit: int, param: str | None = None) -> None:
+    declared = headers.get("content-length")
     if declared is not None:
         try:
             size = int(declared)
@@ -31,29 +32,36 @@ def check_content_length(request: Request, limit: int, param: str | None = None)
             raise _too_large(limit, param)
 
 
-async def read_limited(request: Request, limit: int = JSON_BODY_LIMIT) -> bytes:
+async def read_limited(
+    request: Request, headers: Mapping[str, str], limit: int = JSON_BODY_LIMIT
+) -> bytes:
     """The raw body; 413 as soon as the declared or the counted size passes ``limit``."""
-    check_content_length(request, limit)
+    check_content_length(headers, limit)
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise ApiError("Client disconnected while sending the body.")
+        chunk = message.get("body", b"")
+        if chunk:
             size += len(chunk)
             if size > limit:
                 raise _too_large(limit)
             chunks.append(chunk)
-    except ClientDisconnect:
-        raise ApiError("Client disconnected while sending the body.") from None
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def is_multipart(request: Request) -> bool:
-    return request.headers.get("content-type", "").lower().startswith("multipart/")
+def is_multipart(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").lower().startswith("multipart/")
 
 
-def parse_json_object(request: Request, raw: bytes) -> dict[str, Any]:
+def parse_json_object(headers: Mapping[str, str], raw: bytes) -> dict[str, Any]:
     """JSON whatever the Content-Type, except multipart (CONTRACT §2.6)."""
-    if is_multipart(request):
+    if is_multipart(headers):
         raise InvalidContentType(
             "This route takes a JSON body; got multipart/form-data.", param=None
         )

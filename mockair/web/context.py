@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from mockair.state.stubs import Rule
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestContext:
     journal_id: str
     request_id: str
@@ -20,6 +20,7 @@ class RequestContext:
     method: str
     path: str
     control: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # first value of each, lower-case
     principal: Principal | None = None
     model: str | None = None
     body_bytes: bytes | None = None

@@ -1,15 +1,16 @@
-"""Route dispatch by dictionary for fixed paths, then a scan of the parametrised ones.
+"""Route lookup: a dictionary for fixed paths, then a scan of the parametrised ones.
 
-Starlette's ``Router`` tries every route's regex in turn; with the whole API surface that scan
-is most of a request's routing cost. The table keeps Starlette's ``Route`` objects (so their
-method checks and 405s are unchanged) and only replaces how the route is found.
+Starlette's ``Router`` tries every route's regex in turn and wraps each route in its own
+exception and method handling; here a fixed path is one dictionary lookup, and the pipeline
+checks the method and renders every error itself. The table keeps Starlette's ``Route``
+objects for their path regexes, convertors and method sets.
 """
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
-from starlette.routing import Match, Route
-from starlette.types import Receive, Scope, Send
+from typing import Any
+
+from starlette.routing import Route
 
 
 class RouteTable:
@@ -23,22 +24,18 @@ class RouteTable:
             else:
                 self.static[route.path] = route
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        scope["router"] = self
-        route = self.static.get(scope["path"])
+    def find(self, path: str) -> tuple[Route, dict[str, Any]] | None:
+        """The route serving ``path`` and its converted path parameters, or None."""
+        route = self.static.get(path)
         if route is not None:
-            scope["route"] = route
-            scope["endpoint"] = route.endpoint
-            scope["path_params"] = {}
-            await route.handle(scope, receive, send)
-            return
+            return route, {}
         for route in self.dynamic:
-            match, child_scope = route.matches(scope)
-            if match is not Match.NONE:
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
-        raise HTTPException(status_code=404)
+            match = route.path_regex.match(path)
+            if match is not None:
+                convertors = route.param_convertors
+                params = {
+                    name: convertors[name].convert(value)
+                    for name, value in match.groupdict().items()
+                }
+                return route, params
+        return None

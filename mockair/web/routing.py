@@ -8,8 +8,9 @@ The spec stays on the ``Route`` (``route.spec``) so tests and /openapi.json can 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -38,6 +39,7 @@ from mockair.web.rules import fault_error, find_stub
 from mockair.web.sse import Cut
 
 BodyKind = Literal["json", "form", "none"]
+NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -282,31 +284,45 @@ def api_route(
     )
 
     async def endpoint(request: Request) -> Response:
-        state: ServerState = request.app.state.mockair
-        ctx: RequestContext = request.scope["mockair.ctx"]
+        scope = request.scope
+        state: ServerState = scope["mockair.state"]
+        ctx: RequestContext = scope["mockair.ctx"]
+        headers = ctx.headers
+        query = request.query_params if scope.get("query_string") else NO_QUERY
         raw = None
         if spec.body == "json":
-            raw = await read_limited(request, JSON_BODY_LIMIT)  # step 3
+            raw = await read_limited(request, headers, JSON_BODY_LIMIT)  # step 3
             ctx.body_bytes = raw
         elif spec.body == "form":  # step 3 for uploads: the declared size first
-            check_content_length(request, spec.file_limit + FORM_OVERHEAD, spec.file_param)
-        principal = authenticate(  # step 4
-            spec.auth, request.headers, request.query_params.get("key"), state.keys
-        )
+            check_content_length(headers, spec.file_limit + FORM_OVERHEAD, spec.file_param)
+        principal = authenticate(spec.auth, headers, query.get("key"), state.keys)  # step 4
         ctx.principal = principal
         fields: dict[str, list[str]] = {}
         uploads: list[Upload] = []
         try:
-            if spec.body == "form":  # counted while streaming; files spool to disk
+            parsed: dict[str, Any] | None = None
+            parse_error: ApiError | None = None
+            if spec.body == "json":
+                assert raw is not None
+                # The body is parsed once; a parse error is raised at step 7, after auth,
+                # faults and rate limits, which only peek at the fields they can read.
+                # An empty body is {} where the body is optional (POST /_mockair/reset).
+                if not spec.body_required and not raw.strip():
+                    parsed = {}
+                else:
+                    try:
+                        parsed = parse_json_object(headers, raw)
+                    except ApiError as error:
+                        parse_error = error
+                peek = parsed if parsed is not None else {}
+            elif spec.body == "form":  # counted while streaming; files spool to disk
                 fields, uploads = await read_form(
                     request, file_limit=spec.file_limit, file_param=spec.file_param
                 )
-            peek = (
-                rules.peek_json(raw)
-                if spec.body == "json"
-                else {name: values[-1] for name, values in fields.items()}
-            )
-            model = peek.get("model") if spec.body != "none" else request.query_params.get("model")
+                peek = {name: values[-1] for name, values in fields.items()}
+            else:
+                peek = {}
+            model = peek.get("model") if spec.body != "none" else query.get("model")
             ctx.model = model if isinstance(model, str) else None
             ctx.stream = peek.get("stream") is True
             if not spec.control:
@@ -315,27 +331,28 @@ def api_route(
                     method=request.method,
                     model=ctx.model,
                     scope=principal.scope if principal is not None else None,
-                    text=rules.match_text(
-                        spec.path, peek, request.query_params, [u.filename for u in uploads]
-                    ),
+                    text=rules.match_text(spec.path, peek, query, [u.filename for u in uploads]),
                     stream=ctx.stream,
                 )
                 ctx.facts = facts
-                candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
-                answering = await rules.apply_faults(  # step 5
-                    state, ctx, facts, candidates, request.headers.get("x-mockair-fault")
-                )
-                if answering is not None and answering != ctx.model:
-                    ctx.answering_model = answering
+                fault_header = headers.get("x-mockair-fault")
+                if state.faults.rules or fault_header:
+                    candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
+                    answering = await rules.apply_faults(  # step 5
+                        state, ctx, facts, candidates, fault_header
+                    )
+                    if answering is not None and answering != ctx.model:
+                        ctx.answering_model = answering
                 record = principal.record if principal is not None else None
                 if record is not None and record.rpm_limit:
                     ctx.rate_headers = state.rate.take(record, state.now())  # step 6
             payload: dict[str, Any] | None = None
             if spec.body == "json":  # step 7
+                if parse_error is not None:
+                    raise parse_error
+                assert parsed is not None
                 assert raw is not None
-                # an empty body is {} where the body is optional (POST /_mockair/reset)
-                empty_ok = not spec.body_required and not raw.strip()
-                payload = {} if empty_ok else parse_json_object(request, raw)
+                payload = parsed
                 ctx.body_json = payload
                 if spec.schema is not None:
                     payload = state.schemas.validate_cached(

@@ -1,5 +1,11 @@
-"""The outer pipeline (CONTRACT §2.2 step 1 and 12): request id, CORS, Date, latency, the
-catch-all 500, and the one place where the journal is written, after the response."""
+"""The request pipeline around every route (CONTRACT §2.2 steps 1, 2 and 12): request id, CORS,
+Date, latency, dispatch, error envelopes, the catch-all 500, and the one place where the
+journal is written, after the response.
+
+It is the whole ASGI stack under the app: Starlette's own middleware layers (server errors,
+exception handlers, per-route method checks) are not used, because each of them costs a
+wrapper, a closure and a try block per request, and one handler here makes every envelope.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,20 @@ import logging
 import time
 import traceback
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from mockair import jsonio
-from mockair.errors import InternalError
+from mockair.errors import (
+    ApiError,
+    InternalError,
+    NotFound,
+    error_response,
+    from_http_exception,
+    method_not_allowed,
+)
 from mockair.state import ServerState
 from mockair.state.billing import count_request
 from mockair.state.ids import GLOBAL_SCOPE
@@ -20,6 +35,7 @@ from mockair.state.journal import BODY_CAP, Entry
 from mockair.web.auth import presented_key
 from mockair.web.context import RequestContext
 from mockair.web.headers import CORS_HEADERS, PREFLIGHT_HEADERS, HttpDate, valid_client_request_id
+from mockair.web.router import RouteTable
 from mockair.web.sse import StreamDropped
 
 logger = logging.getLogger("mockair")
@@ -87,24 +103,26 @@ class Capture:
                 self.events.append(payload)
 
 
-class PipelineMiddleware:
-    def __init__(self, app: ASGIApp, state: ServerState) -> None:
-        self.app = app
+class Pipeline:
+    def __init__(self, state: ServerState, routes: RouteTable) -> None:
         self.state = state
+        self.routes = routes
         self.http_date = HttpDate()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await _not_http(scope, receive, send)
             return
         state = self.state
         started = time.perf_counter()
-        client_id = latency_header = None
+        # One pass over the raw headers; every later step reads this dict.
+        headers: dict[str, str] = {}
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                client_id = value.decode("latin-1")
-            elif name == b"x-mockair-latency-ms":
-                latency_header = value.decode("latin-1")
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
+        client_id = headers.get("x-request-id")
+        latency_header = headers.get("x-mockair-latency-ms")
         # The journal id is always generated; the response echoes a valid client id instead.
         journal_id = state.ids.mint(GLOBAL_SCOPE, "req_")
         request_id = client_id if client_id and valid_client_request_id(client_id) else journal_id
@@ -122,8 +140,10 @@ class PipelineMiddleware:
             method=method,
             path=path,
             control=path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"),
+            headers=headers,
         )
         scope["mockair.ctx"] = ctx
+        scope["mockair.state"] = state
         extra = [
             (b"x-request-id", request_id.encode()),
             (b"date", self.http_date(ctx.time)),
@@ -160,7 +180,8 @@ class PipelineMiddleware:
                 latency = _latency_ms(latency_header)
                 if latency and not ctx.control:
                     await asyncio.sleep(latency / 1000)
-                await self.app(scope, receive, send_wrapper)
+                response = await self._dispatch(ctx, scope, receive)
+                await response(scope, receive, send_wrapper)
         except StreamDropped:
             # cut_mode "close": end without the final chunk, so the client sees a dropped
             # connection (uvicorn closes it); the request is journaled as a 200 stream.
@@ -185,6 +206,25 @@ class PipelineMiddleware:
                 count_request(state.keys, ctx.principal, ctx.time)
                 state.journal.write(self._entry(ctx, scope, capture))
 
+    async def _dispatch(self, ctx: RequestContext, scope: Scope, receive: Receive) -> Response:
+        """The route's response, or the envelope of the ``ApiError`` it raised."""
+        found = self.routes.find(ctx.path)
+        try:
+            if found is None:
+                raise NotFound(f"Unknown route: {ctx.method} {ctx.path}")
+            route, params = found
+            if ctx.method not in route.methods:
+                raise method_not_allowed(ctx.method, ctx.path, route.methods)
+            scope["path_params"] = params
+            return await route.endpoint(Request(scope, receive))  # type: ignore[no-any-return]
+        except ApiError as error:
+            ctx.error_code = error.code
+            return error_response(error)
+        except HTTPException as exc:  # raised by Starlette's own request parsing
+            error = from_http_exception(ctx.method, ctx.path, exc)
+            ctx.error_code = error.code
+            return error_response(error)
+
     async def _preflight(self, request_id: str, send: Send) -> None:
         await send(
             {
@@ -200,7 +240,7 @@ class PipelineMiddleware:
         if principal is None:
             # 404s and 405s are answered before authentication; a valid key they carried still
             # files them under its scope, so a test sees its own mistakes in its own journal.
-            key = presented_key(Headers(scope=scope), allow_x_api_key=True)
+            key = presented_key(ctx.headers, allow_x_api_key=True)
             principal = self.state.keys.resolve(key) if key else None
         return Entry(
             id=ctx.journal_id,
@@ -267,3 +307,17 @@ async def _answer_internal_error(capture: Capture, send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _not_http(scope: Scope, receive: Receive, send: Send) -> None:
+    """Lifespan events are acknowledged (nothing starts or stops); websockets are refused."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    elif scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
