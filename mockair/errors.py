@@ -193,12 +193,9 @@ class InternalError(ApiError):
 
 
 def error_response(error: ApiError) -> Response:
-    return Response(
-        jsonio.dumps(error.envelope()),
-        status_code=error.status,
-        headers=error.response_headers(),
-        media_type="application/json",
-    )
+    from mockair.web.responses import JsonBytesResponse
+
+    return JsonBytesResponse(jsonio.dumps(error.envelope()), error.status, error.response_headers())
 
 
 ALLOW_ORDER = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"]

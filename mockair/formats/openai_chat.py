@@ -141,26 +141,35 @@ def message(choice: Choice) -> dict[str, Any]:
     return out
 
 
+def choices_block(choices: Sequence[Choice]) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": c.index,
+            "message": message(c),
+            "logprobs": None
+            if c.logprobs is None
+            else logprobs_block(c.reply.answer_tokens, c.logprobs),
+            "finish_reason": c.finish_reason,
+        }
+        for c in choices
+    ]
+
+
 def completion(
-    completion_id: str, created: int, model: str, choices: Sequence[Choice], usage: dict[str, Any]
+    completion_id: str,
+    created: int,
+    model: str,
+    choices: Sequence[Choice] | Fragment,
+    usage: dict[str, Any] | Fragment,
 ) -> dict[str, Any]:
+    """The chat.completion object; ``choices`` and ``usage`` may come pre-serialised."""
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
         "model": model,
         "system_fingerprint": "fp_mockair",
-        "choices": [
-            {
-                "index": c.index,
-                "message": message(c),
-                "logprobs": None
-                if c.logprobs is None
-                else logprobs_block(c.reply.answer_tokens, c.logprobs),
-                "finish_reason": c.finish_reason,
-            }
-            for c in choices
-        ],
+        "choices": choices if isinstance(choices, Fragment) else choices_block(choices),
         "usage": usage,
     }
 

@@ -63,6 +63,7 @@ class ServerState:
     internal_error_seq: int = 0
     cache: dict[str, Any] = field(init=False)  # derived bytes, e.g. the serialised model list
     replies: Lru[Any, Any] = field(init=False)  # generated replies by request (pure results)
+    wire: Lru[Any, Any] = field(init=False)
     started_real: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
@@ -83,6 +84,7 @@ class ServerState:
         self.rate = RateLimiter()
         self.cache = {}
         self.replies = Lru(1024)
+        self.wire = Lru(1024)  # serialised answers without id and time (chat)
 
     def now(self) -> float:
         return self.clock.now()

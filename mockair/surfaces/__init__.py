@@ -50,7 +50,10 @@ def _merge(routes: list[Route]) -> list[Route]:
         async def dispatch(request: Request, _endpoints=endpoints) -> Response:  # type: ignore[no-untyped-def]
             return await _endpoints[request.method](request)  # type: ignore[no-any-return]
 
-        route = Route(path, dispatch, methods=sorted(endpoints), name=path)
+        distinct = {id(endpoint) for endpoint in endpoints.values()}
+        # One endpoint for every method (GET and its HEAD): called directly, no dispatch.
+        only = next(iter(endpoints.values())) if len(distinct) == 1 else dispatch
+        route = Route(path, only, methods=sorted(endpoints), name=path)
         route.specs = specs  # type: ignore[attr-defined]
         merged.append(route)
     return merged

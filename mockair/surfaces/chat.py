@@ -6,8 +6,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from orjson import Fragment
 from starlette.responses import Response
 
+from mockair import jsonio
 from mockair.catalog import Model
 from mockair.errors import InvalidValue
 from mockair.formats import openai_chat
@@ -117,6 +119,27 @@ def analyse(
     return Analysis(prompt_tokens, replies)
 
 
+@dataclass(frozen=True)
+class WireParts:
+    """A non-streamed answer without its id and time: pre-serialised choices and usage."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cents: float
+    choices: Fragment
+    usage: Fragment
+
+
+def _wire_key(call: ApiCall, model: Model) -> tuple[Any, ...] | None:
+    """The key of a memoised answer: the same bytes (and so the same analysis) from a caller
+    that is billed the same way; None when the answer cannot be shared."""
+    raw = call.ctx.body_bytes
+    if raw is None or len(raw) > 65536 or b"image" in raw:
+        return None
+    anonymous = call.principal is None or call.principal.anonymous
+    return (raw, model.id, int(call.state.now() // 1), anonymous)
+
+
 @applies_stubs
 async def create_completion(call: ApiCall) -> Response:
     body = call.body
@@ -126,6 +149,47 @@ async def create_completion(call: ApiCall) -> Response:
     model = resolve_models(call, body)[0]
     analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
     respond = await gen.stub_for(call)
+    stream = body.get("stream") is True
+    wire_key = _wire_key(call, model) if respond is None and not stream else None
+    parts = call.state.wire.get(wire_key) if wire_key is not None else None
+    choices: list[openai_chat.Choice] = []  # built when not remembered (streams: always)
+    if parts is None:
+        choices, parts = _answer(call, body, model, analysis, respond)
+        shareable = not any(reply.tool_calls for reply in analysis.replies)
+        if wire_key is not None and shareable:  # tool call ids are minted per request
+            call.state.wire.put(wire_key, parts)
+    headers = call.charge(
+        parts.cents,
+        prompt_tokens=parts.prompt_tokens,
+        completion_tokens=parts.completion_tokens,
+        capped_tokens=parts.prompt_tokens + parts.completion_tokens,
+    )
+    completion_id = call.state.ids.mint(call.scope_id, "chatcmpl-")
+    created = int(call.state.now() // 1)
+    if stream:
+        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+        usage = openai_chat.usage_block(
+            parts.prompt_tokens, choices, usd(parts.cents), parts.completion_tokens
+        )
+        events = openai_chat.chunks(
+            completion_id, created, model.id, choices, usage if include_usage else None
+        )
+        cut = call.stream_cut(openai_chat.error_frame, respond=respond)
+        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
+    return json_response(
+        openai_chat.completion(completion_id, created, model.id, parts.choices, parts.usage),
+        headers=headers,
+    )
+
+
+def _answer(
+    call: ApiCall,
+    body: dict[str, Any],
+    model: Model,
+    analysis: Analysis,
+    respond: dict[str, Any] | None,
+) -> tuple[list[openai_chat.Choice], WireParts]:
+    """The choices of this answer (a stub's content and overrides applied) and its parts."""
     canned = gen.canned_from(respond)
     if canned is not None:
         analysis = analyse(call, body, model, canned)
@@ -151,25 +215,15 @@ async def create_completion(call: ApiCall) -> Response:
         respond, analysis.prompt_tokens, sum(c.completion_tokens() for c in choices)
     )
     cents = call.charged_cents(token_cost_cents(model, prompt_tokens, completion_tokens))
-    headers = call.charge(
-        cents,
+    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
+    parts = WireParts(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        capped_tokens=prompt_tokens + completion_tokens,
+        cents=cents,
+        choices=Fragment(jsonio.dumps(openai_chat.choices_block(choices))),
+        usage=Fragment(jsonio.dumps(usage)),
     )
-    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
-    completion_id = ids.mint(scope, "chatcmpl-")
-    created = int(call.state.now() // 1)
-    if body.get("stream") is True:
-        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
-        events = openai_chat.chunks(
-            completion_id, created, model.id, choices, usage if include_usage else None
-        )
-        cut = call.stream_cut(openai_chat.error_frame, respond=respond)
-        return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
-    return json_response(
-        openai_chat.completion(completion_id, created, model.id, choices, usage), headers=headers
-    )
+    return choices, parts
 
 
 ROUTES = [

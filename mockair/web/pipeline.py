@@ -153,16 +153,17 @@ class Pipeline:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *extra]
+                headers = message.get("headers", []) + extra
                 if ctx.rate_headers:
                     # A key with an rpm_limit: its bucket's figures on every response.
                     headers = [h for h in headers if not h[0].startswith(b"x-ratelimit-")]
                     headers += [(k.encode(), v.encode()) for k, v in ctx.rate_headers.items()]
-                names = {name for name, _ in headers}
-                if ctx.stub_id and b"x-mockair-stub" not in names:
-                    headers.append((b"x-mockair-stub", ctx.stub_id.encode()))
-                if ctx.fault_id and b"x-mockair-fault-id" not in names:
-                    headers.append((b"x-mockair-fault-id", ctx.fault_id.encode()))
+                if ctx.stub_id or ctx.fault_id:
+                    names = {name for name, _ in headers}
+                    if ctx.stub_id and b"x-mockair-stub" not in names:
+                        headers.append((b"x-mockair-stub", ctx.stub_id.encode()))
+                    if ctx.fault_id and b"x-mockair-fault-id" not in names:
+                        headers.append((b"x-mockair-fault-id", ctx.fault_id.encode()))
                 if ctx.path.startswith("/v1/keys") and not any(
                     name == b"cache-control" for name, _ in headers
                 ):

@@ -35,6 +35,7 @@ from mockair.web.bodies import (
 )
 from mockair.web.context import RequestContext
 from mockair.web.forms import FORM_OVERHEAD, Upload, form_body, read_form
+from mockair.web.responses import JsonBytesResponse
 from mockair.web.rules import fault_error, find_stub
 from mockair.web.sse import Cut
 
@@ -405,6 +406,4 @@ def _path_params(path: str) -> list[str]:
 def json_response(
     content: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(
-        jsonio.dumps(content), status_code=status, headers=headers, media_type="application/json"
-    )
+    return JsonBytesResponse(jsonio.dumps(content), status, headers)
