@@ -19,6 +19,11 @@ from bench.harness import mockair, rss_mb
 
 RATE = 100  # requests per second, steady
 SAMPLE_S = 10
+# Bounds small enough that every store fills within the warm-up at this rate: the journal
+# (10000 entries) in 100 s, the stored responses of the one scope that makes them (1000) in
+# 100 s, and the media store (8 MB of small PNGs and MP3s, about 5.7 KB each) in about 140 s.
+MEDIA_MAX_MB = "8"
+WARM_UP_S = 180.0
 
 
 def _requests(n: int) -> tuple[str, str, dict[str, Any]]:
@@ -113,9 +118,9 @@ def run(seconds: float | None = None) -> dict[str, object]:
     seconds = seconds or float(os.environ.get("BENCH_SOAK_SECONDS", "600"))
     samples: list[tuple[float, float]] = []
     journal = os.environ.get("BENCH_SOAK_JOURNAL", "10000")
-    with mockair("--media-max-mb", "64", "--journal-size", journal) as server:
+    with mockair("--media-max-mb", MEDIA_MAX_MB, "--journal-size", journal) as server:
         outcome = asyncio.run(_load(server.url, seconds, samples, server.pid))
-    warm = [rss for at, rss in samples if at >= min(60.0, seconds / 3)]
+    warm = [rss for at, rss in samples if at >= min(WARM_UP_S, seconds / 3)]
     growth = round(max(warm) - min(warm), 1) if warm else None
     return {
         "scenario": f"soak {int(seconds)} s at {RATE} req/s",
