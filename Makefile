@@ -8,9 +8,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?= -n auto
 
-.PHONY: serve test lint fmt bench clean venv
+.PHONY: serve test lint fmt bench clean venv bytecode
 
 venv: $(STAMP)
+
+# Byte-compiled once, so that a start does not compile every module again (pip does the same
+# for installed packages; PYTHONDONTWRITEBYTECODE, set on some machines, stops Python doing it).
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q mockair bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,10 +23,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
-serve: $(STAMP)
+serve: bytecode
 	$(BIN)/mockair serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: bytecode
 	$(BIN)/ruff check mockair tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -33,7 +38,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix mockair tests bench
 	$(BIN)/ruff format mockair tests bench
 
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python -m bench
 
 clean:

@@ -96,9 +96,22 @@ def tone(
     count = max(1, round(seconds * rate))
     period = max(2, round(rate / max(freq, 1.0)))
     samples = _cycle(period, amplitude) * (count // period + 1)
-    segment = _segment(samples[:count], rate)
+    del samples[count:]
     fade = min(fade_ms, int(seconds * 1000) // 2)
-    return segment.fade_in(fade).fade_out(fade) if fade > 0 else segment
+    if fade > 0:
+        _fade_ends(samples, fade * rate // 1000)
+    return _segment(samples, rate)
+
+
+def _fade_ends(samples: array, length: int) -> None:
+    """Linear fade-in and fade-out over ``length`` samples at each end, in place. (pydub's
+    fades walk the segment a millisecond at a time through new segments: most of the time
+    of a speech clip went there.)"""
+    length = min(length, len(samples) // 2)
+    last = len(samples) - 1
+    for i in range(length):
+        samples[i] = samples[i] * i // length
+        samples[last - i] = samples[last - i] * i // length
 
 
 def noise(seconds: float, rate: int, rng: random.Random, amplitude: float) -> AudioSegment:
@@ -251,7 +264,7 @@ def encode_mp3(pcm: bytes, bitrate: int, rate: int = MP3_RATE) -> bytes:
     encoder.set_bit_rate(bitrate)
     encoder.set_in_sample_rate(rate)
     encoder.set_channels(1)
-    encoder.set_quality(7)
+    encoder.set_quality(7)  # 9 measured no faster on these tones (lameenc 1.8)
     return bytes(encoder.encode(pcm) + encoder.flush())
 
 
