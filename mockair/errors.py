@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from mockair import jsonio
+from mockair.web.responses import JsonBytesResponse
 
 STATUS_TYPES: dict[int, str] = {
     400: "invalid_request",
@@ -193,8 +194,6 @@ class InternalError(ApiError):
 
 
 def error_response(error: ApiError) -> Response:
-    from mockair.web.responses import JsonBytesResponse
-
     return JsonBytesResponse(jsonio.dumps(error.envelope()), error.status, error.response_headers())
 
 

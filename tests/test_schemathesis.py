@@ -83,6 +83,7 @@ from mockair import MockAir, create_app
 from mockair.catalog import load_catalog
 from mockair.settings import Settings
 from mockair.surfaces.openapi import app_openapi
+from tests.helpers import STATUS_TYPES
 
 EPOCH = 1767225600
 FUZZ_KEY = "sk-air-fuzz"
@@ -97,16 +98,6 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-
-STATUS_TYPES = {
-    400: "invalid_request",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found",
-    405: "invalid_request",
-    413: "payload_too_large",
-    429: "rate_limit",
-}
 
 # CONTRACT §2.5 code table: code -> status. ``request_not_found`` is the control plane's answer
 # for GET /_mockair/requests/{id} (§4.8 names no code; it follows stub_not_found/fault_not_found).

@@ -166,6 +166,15 @@ def fit_context(model: Model, conversation: Conversation, param: str, *, middle_
 T = TypeVar("T")
 
 
+def shareable_body(call: ApiCall) -> bytes | None:
+    """The raw body when what it generates may be remembered by its bytes: small, and not
+    referring to images (the media store can change under them); else None."""
+    raw = call.ctx.body_bytes
+    if raw is None or len(raw) > 65536 or b"image" in raw:
+        return None
+    return raw
+
+
 def cached_analysis(call: ApiCall, model: Model, compute: Callable[[], T]) -> T:
     """``compute()`` for this body, remembered per server by the raw body bytes.
 
@@ -174,8 +183,8 @@ def cached_analysis(call: ApiCall, model: Model, compute: Callable[[], T]) -> T:
     images are never remembered (the media store can change under them). The key's own
     permission check runs inside ``compute`` and again on a remembered hit.
     """
-    raw = call.ctx.body_bytes
-    if raw is None or len(raw) > 65536 or b"image" in raw:
+    raw = shareable_body(call)
+    if raw is None:
         return compute()
     key = (call.spec.path, model.id, int(call.state.now() // 1), raw)
     cached: T | None = call.state.replies.get(key)

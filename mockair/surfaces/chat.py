@@ -133,8 +133,8 @@ class WireParts:
 def _wire_key(call: ApiCall, model: Model) -> tuple[Any, ...] | None:
     """The key of a memoised answer: the same bytes (and so the same analysis) from a caller
     that is billed the same way; None when the answer cannot be shared."""
-    raw = call.ctx.body_bytes
-    if raw is None or len(raw) > 65536 or b"image" in raw:
+    raw = gen.shareable_body(call)
+    if raw is None:
         return None
     anonymous = call.principal is None or call.principal.anonymous
     return (raw, model.id, int(call.state.now() // 1), anonymous)
@@ -150,35 +150,57 @@ async def create_completion(call: ApiCall) -> Response:
     analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
     respond = await gen.stub_for(call)
     stream = body.get("stream") is True
-    wire_key = _wire_key(call, model) if respond is None and not stream else None
-    parts = call.state.wire.get(wire_key) if wire_key is not None else None
-    choices: list[openai_chat.Choice] = []  # built when not remembered (streams: always)
-    if parts is None:
-        choices, parts = _answer(call, body, model, analysis, respond)
-        shareable = not any(reply.tool_calls for reply in analysis.replies)
-        if wire_key is not None and shareable:  # tool call ids are minted per request
-            call.state.wire.put(wire_key, parts)
-    headers = call.charge(
-        parts.cents,
-        prompt_tokens=parts.prompt_tokens,
-        completion_tokens=parts.completion_tokens,
-        capped_tokens=parts.prompt_tokens + parts.completion_tokens,
-    )
-    completion_id = call.state.ids.mint(call.scope_id, "chatcmpl-")
-    created = int(call.state.now() // 1)
+    scope, ids = call.scope_id, call.state.ids
     if stream:
-        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
-        usage = openai_chat.usage_block(
-            parts.prompt_tokens, choices, usd(parts.cents), parts.completion_tokens
+        choices, prompt_tokens, completion_tokens, cents = _answer(
+            call, body, model, analysis, respond
         )
+        headers = _charge(call, cents, prompt_tokens, completion_tokens)
+        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+        usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
         events = openai_chat.chunks(
-            completion_id, created, model.id, choices, usage if include_usage else None
+            ids.mint(scope, "chatcmpl-"),
+            int(call.state.now() // 1),
+            model.id,
+            choices,
+            usage if include_usage else None,
         )
         cut = call.stream_cut(openai_chat.error_frame, respond=respond)
         return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
+    wire_key = _wire_key(call, model) if respond is None else None
+    parts = call.state.wire.get(wire_key) if wire_key is not None else None
+    if parts is None:
+        choices, prompt_tokens, completion_tokens, cents = _answer(
+            call, body, model, analysis, respond
+        )
+        usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
+        parts = WireParts(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cents=cents,
+            choices=Fragment(jsonio.dumps(openai_chat.choices_block(choices))),
+            usage=Fragment(jsonio.dumps(usage)),
+        )
+        shareable = not any(reply.tool_calls for reply in analysis.replies)
+        if wire_key is not None and shareable:  # tool call ids are minted per request
+            call.state.wire.put(wire_key, parts)
+    headers = _charge(call, parts.cents, parts.prompt_tokens, parts.completion_tokens)
+    completion_id = ids.mint(scope, "chatcmpl-")
+    created = int(call.state.now() // 1)
     return json_response(
         openai_chat.completion(completion_id, created, model.id, parts.choices, parts.usage),
         headers=headers,
+    )
+
+
+def _charge(
+    call: ApiCall, cents: float, prompt_tokens: int, completion_tokens: int
+) -> dict[str, str]:
+    return call.charge(
+        cents,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        capped_tokens=prompt_tokens + completion_tokens,
     )
 
 
@@ -188,8 +210,9 @@ def _answer(
     model: Model,
     analysis: Analysis,
     respond: dict[str, Any] | None,
-) -> tuple[list[openai_chat.Choice], WireParts]:
-    """The choices of this answer (a stub's content and overrides applied) and its parts."""
+) -> tuple[list[openai_chat.Choice], int, int, float]:
+    """The choices of this answer (a stub's content and overrides applied), its prompt and
+    completion tokens, and the cents it costs the caller."""
     canned = gen.canned_from(respond)
     if canned is not None:
         analysis = analyse(call, body, model, canned)
@@ -215,15 +238,7 @@ def _answer(
         respond, analysis.prompt_tokens, sum(c.completion_tokens() for c in choices)
     )
     cents = call.charged_cents(token_cost_cents(model, prompt_tokens, completion_tokens))
-    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
-    parts = WireParts(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        cents=cents,
-        choices=Fragment(jsonio.dumps(openai_chat.choices_block(choices))),
-        usage=Fragment(jsonio.dumps(usage)),
-    )
-    return choices, parts
+    return choices, prompt_tokens, completion_tokens, cents
 
 
 ROUTES = [
