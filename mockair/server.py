@@ -19,6 +19,7 @@ from mockair.app import create_app
 from mockair.session import MockAirSession
 from mockair.settings import Settings
 from mockair.state import ServerState
+from mockair.web.listener import AcceptingServer
 from mockair.web.protocol import envelope_protocol
 
 logger = logging.getLogger("mockair")
@@ -92,7 +93,7 @@ class MockAir:
             # connection that the server is closing at that very moment.
             timeout_keep_alive=75,
         )
-        self._server = uvicorn.Server(config)
+        self._server = AcceptingServer(config)
         return self._server
 
     def start(self) -> MockAir:

@@ -105,3 +105,35 @@ def test_session_helpers_on_the_handle() -> None:
         assert secondary.startswith("sk-air-")
         server.reset()
         assert server.requests() == []
+
+
+def read_response(client: socket.socket) -> tuple[int, bytes]:
+    """One Content-Length response off a raw socket (head and body may come in two reads)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += client.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    fields = dict(line.lower().split(": ", 1) for line in lines[1:])
+    while len(body) < int(fields["content-length"]):
+        body += client.recv(65536)
+    return int(lines[0].split()[1]), body
+
+
+def test_a_burst_of_new_connections_is_served_and_shutdown_closes_them() -> None:
+    """100 connections opened at once, each asking on its own; then stop() with them open."""
+    request = b"GET /_mockair/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with MockAir(port=0, log_level="warning") as server:
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(100)]
+        for client in clients:
+            client.sendall(request)
+        for client in clients:
+            client.settimeout(10)
+            status, body = read_response(client)
+            assert status == 200
+            assert json.loads(body)["status"] == "ok"
+    # stop() returned with the keep-alive connections still open: the server closed them.
+    for client in clients:
+        client.settimeout(10)
+        assert client.recv(65536) == b""
+        client.close()
