@@ -1,15 +1,19 @@
 """The bounded request journal (CONTRACT §4.8), written once per request after the response.
 
 Entries keep raw captured bytes and are rendered to JSON only when somebody reads them, so the
-hot path pays for a deque append and nothing else.
+hot path pays for a deque append and little else. The ring holds each entry as a plain tuple of
+bytes, strings, numbers and tuples: CPython's collector stops tracking such tuples, so ten
+thousand entries add nothing to a full collection. Kept as objects (an entry and its header
+lists), they made every full collection walk them, and those pauses were the latency tail under
+load (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -69,19 +73,19 @@ class Entry:
     key: str | None
     scope: str | None
     tier: str | None
-    raw_headers: list[tuple[bytes, bytes]]
+    raw_headers: Sequence[tuple[bytes, bytes]]
     model: str | None = None
     request_body: bytes | None = None
     request_size: int = 0
     form: dict[str, Any] | None = None
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: Sequence[dict[str, Any]] = ()
     stream: bool = False
     status: int = 0
     response_type: str | None = None
-    raw_response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    raw_response_headers: Sequence[tuple[bytes, bytes]] = ()
     response_body: bytes | None = None
     response_size: int = 0
-    events: list[str] | None = None
+    events: Sequence[str] | None = None
     events_truncated: bool = False
     usage: dict[str, Any] | None = None
     cost_cents: str | None = None
@@ -117,9 +121,9 @@ class Entry:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        events = self.events
+        events = list(self.events) if self.events is not None else None
         if events is not None and self.events_truncated:
-            events = [*events, "…truncated"]
+            events.append("…truncated")
         return {
             "id": self.id,
             "request_id": self.request_id,
@@ -133,7 +137,7 @@ class Entry:
             "model": self.model,
             "headers": self.headers(),
             "body": self.request_body_view(),
-            "files": self.files,
+            "files": list(self.files),
             "stream": self.stream,
             "status": self.status,
             "response": {
@@ -158,23 +162,119 @@ def _path_matches(pattern: str, path: str) -> bool:
     return path == pattern
 
 
+FIELDS = tuple(f.name for f in fields(Entry))
+_AS_JSON = tuple(FIELDS.index(name) for name in ("usage", "form", "files"))
+_ID, _TIME, _METHOD, _PATH, _SCOPE, _MODEL, _STATUS = (
+    FIELDS.index(name) for name in ("id", "time", "method", "path", "scope", "model", "status")
+)
+Packed = tuple[Any, ...]
+
+
+def packed(
+    *,
+    id: str,
+    request_id: str,
+    time: float,
+    method: str,
+    path: str,
+    raw_query: bytes,
+    key: str | None,
+    scope: str | None,
+    tier: str | None,
+    raw_headers: Sequence[tuple[bytes, bytes]],
+    model: str | None = None,
+    request_body: bytes | None = None,
+    request_size: int = 0,
+    form: dict[str, Any] | None = None,
+    files: Sequence[dict[str, Any]] = (),
+    stream: bool = False,
+    status: int = 0,
+    response_type: str | None = None,
+    raw_response_headers: Sequence[tuple[bytes, bytes]] = (),
+    response_body: bytes | None = None,
+    response_size: int = 0,
+    events: Sequence[str] | None = None,
+    events_truncated: bool = False,
+    usage: dict[str, Any] | None = None,
+    cost_cents: str | None = None,
+    stub_id: str | None = None,
+    fault_id: str | None = None,
+    error_code: str | None = None,
+    duration_ms: float = 0.0,
+    traceback: str | None = None,
+) -> Packed:
+    """An entry (the fields of :class:`Entry`, in its order) as a tuple that the collector
+    stops tracking at its first pass: lists become tuples, dict-valued fields JSON (a tuple
+    holding a dict stays tracked). The request path writes this directly, without an Entry."""
+    return (
+        id,
+        request_id,
+        time,
+        method,
+        path,
+        raw_query,
+        key,
+        scope,
+        tier,
+        tuple(raw_headers),
+        model,
+        request_body,
+        request_size,
+        jsonio.dumps(form) if form is not None else None,
+        jsonio.dumps(files) if files else (),
+        stream,
+        status,
+        response_type,
+        tuple(raw_response_headers),
+        response_body,
+        response_size,
+        tuple(events) if events is not None else None,
+        events_truncated,
+        jsonio.dumps(usage) if usage is not None else None,
+        cost_cents,
+        stub_id,
+        fault_id,
+        error_code,
+        duration_ms,
+        traceback,
+    )
+
+
+def pack(entry: Entry) -> Packed:
+    return packed(**{name: getattr(entry, name) for name in FIELDS})
+
+
+def unpack(entry: Packed) -> Entry:
+    values = list(entry)
+    for index in _AS_JSON:
+        raw = values[index]
+        if type(raw) is bytes:
+            values[index] = jsonio.loads(raw)
+    return Entry(*values)
+
+
 class Journal:
     """A ring of the last ``size`` entries, with lookup by id."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: deque[Entry] = deque()
-        self._by_id: dict[str, Entry] = {}
+        self._entries: deque[Packed] = deque()
+        self._by_id: dict[str, Packed] = {}
 
     def write(self, entry: Entry) -> None:
+        self.write_packed(pack(entry))
+
+    def write_packed(self, entry: Packed) -> None:
+        """Write an entry made by :func:`packed`."""
         if len(self._entries) >= self.size:
             old = self._entries.popleft()
-            self._by_id.pop(old.id, None)
+            self._by_id.pop(old[_ID], None)
         self._entries.append(entry)
-        self._by_id[entry.id] = entry
+        self._by_id[entry[_ID]] = entry
 
     def get(self, entry_id: str) -> Entry | None:
-        return self._by_id.get(entry_id)
+        entry = self._by_id.get(entry_id)
+        return unpack(entry) if entry is not None else None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -189,21 +289,21 @@ class Journal:
         model: str | None = None,
         since: float | None = None,
     ) -> list[Entry]:
-        out: Iterable[Entry] = self._entries
+        out: Iterable[Packed] = self._entries
         if scope is not None:
-            out = (e for e in out if e.scope == scope)
+            out = (e for e in out if e[_SCOPE] == scope)
         if path is not None:
-            out = (e for e in out if _path_matches(path, e.path))
+            out = (e for e in out if _path_matches(path, e[_PATH]))
         if method is not None:
             upper = method.upper()
-            out = (e for e in out if e.method == upper)
+            out = (e for e in out if e[_METHOD] == upper)
         if status is not None:
-            out = (e for e in out if e.status == status)
+            out = (e for e in out if e[_STATUS] == status)
         if model is not None:
-            out = (e for e in out if e.model == model)
+            out = (e for e in out if e[_MODEL] == model)
         if since is not None:
-            out = (e for e in out if e.time >= since)
-        return list(out)
+            out = (e for e in out if e[_TIME] >= since)
+        return [unpack(e) for e in out]
 
     def clear(self, scope: str | None = None) -> int:
         if scope is None:
@@ -211,8 +311,8 @@ class Journal:
             self._entries.clear()
             self._by_id.clear()
             return count
-        keep = deque(e for e in self._entries if e.scope != scope)
+        keep = deque(e for e in self._entries if e[_SCOPE] != scope)
         count = len(self._entries) - len(keep)
         self._entries = keep
-        self._by_id = {e.id: e for e in keep}
+        self._by_id = {e[_ID]: e for e in keep}
         return count
