@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-# orjson reads integers past 64 bits as floats; the standard library keeps them exact.
-BIG_INTEGER = re.compile(rb"\d{19}")
+# orjson reads integers past 64 bits as floats; the standard library keeps them exact. A body
+# may hold one where it has a run of 19 digits. The run is found by mapping every digit to "0"
+# and everything else to a space, then searching for 19 zeros: two C passes. The regex
+# ``\d{19}`` did the same in about 30,000 instructions for a 70-byte body, a tenth of a chat
+# request's cost (callgrind).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def has_long_digit_run(raw: bytes) -> bool:
+    """True when ``raw`` holds 19 ASCII digits in a row (an integer orjson may not keep)."""
+    return len(raw) >= 19 and _NINETEEN_DIGITS in raw.translate(_DIGITS_ONLY)
 
 
 def dumps(value: Any) -> bytes:
@@ -46,7 +55,7 @@ def _reject_constant(name: str) -> Any:
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``ValueError`` for anything that is not strict JSON."""
     raw = data.encode() if isinstance(data, str) else data
-    if BIG_INTEGER.search(raw) is None:
+    if not has_long_digit_run(raw):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
