@@ -1,18 +1,20 @@
 """The bounded request journal (CONTRACT §4.8), written once per request after the response.
 
-Entries keep raw captured bytes and are rendered to JSON only when somebody reads them, so the
-hot path pays for a deque append and little else. The ring holds each entry as a plain tuple of
-bytes, strings, numbers and tuples: CPython's collector stops tracking such tuples, so ten
-thousand entries add nothing to a full collection. Kept as objects (an entry and its header
-lists), they made every full collection walk them, and those pauses were the latency tail under
-load (bench/RESULTS.md).
+Entries keep raw captured bytes and are rendered to JSON only when somebody reads them. The
+ring holds each entry as one ``marshal``-ed bytes object, which the garbage collector neither
+tracks nor counts. Kept as objects, ten thousand entries did two kinds of harm under load
+(bench/RESULTS.md): every full collection walked them; and, once the ring was full, each
+request freed an old entry's objects as it made a new one's, so the collector's allocation
+count stood still, no young collection ran for thousands of requests, and when one finally ran
+it had 77,000 objects to walk (a 60-130 ms pause).
 """
 
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import parse_qsl
@@ -163,11 +165,6 @@ def _path_matches(pattern: str, path: str) -> bool:
 
 
 FIELDS = tuple(f.name for f in fields(Entry))
-_AS_JSON = tuple(FIELDS.index(name) for name in ("usage", "form", "files"))
-_ID, _TIME, _METHOD, _PATH, _SCOPE, _MODEL, _STATUS = (
-    FIELDS.index(name) for name in ("id", "time", "method", "path", "scope", "model", "status")
-)
-Packed = tuple[Any, ...]
 
 
 def packed(
@@ -202,55 +199,51 @@ def packed(
     error_code: str | None = None,
     duration_ms: float = 0.0,
     traceback: str | None = None,
-) -> Packed:
-    """An entry (the fields of :class:`Entry`, in its order) as a tuple that the collector
-    stops tracking at its first pass: lists become tuples, dict-valued fields JSON (a tuple
-    holding a dict stays tracked). The request path writes this directly, without an Entry."""
-    return (
-        id,
-        request_id,
-        time,
-        method,
-        path,
-        raw_query,
-        key,
-        scope,
-        tier,
-        tuple(raw_headers),
-        model,
-        request_body,
-        request_size,
-        jsonio.dumps(form) if form is not None else None,
-        jsonio.dumps(files) if files else (),
-        stream,
-        status,
-        response_type,
-        tuple(raw_response_headers),
-        response_body,
-        response_size,
-        tuple(events) if events is not None else None,
-        events_truncated,
-        jsonio.dumps(usage) if usage is not None else None,
-        cost_cents,
-        stub_id,
-        fault_id,
-        error_code,
-        duration_ms,
-        traceback,
+) -> bytes:
+    """An entry (the fields of :class:`Entry`, in its order) as the bytes the ring keeps. The
+    request path writes this directly, without building an Entry."""
+    return marshal.dumps(
+        (
+            id,
+            request_id,
+            time,
+            method,
+            path,
+            raw_query,
+            key,
+            scope,
+            tier,
+            raw_headers,
+            model,
+            request_body,
+            request_size,
+            form,
+            files,
+            stream,
+            status,
+            response_type,
+            raw_response_headers,
+            response_body,
+            response_size,
+            events,
+            events_truncated,
+            usage,
+            cost_cents,
+            stub_id,
+            fault_id,
+            error_code,
+            duration_ms,
+            traceback,
+        )
     )
 
 
-def pack(entry: Entry) -> Packed:
+def pack(entry: Entry) -> bytes:
     return packed(**{name: getattr(entry, name) for name in FIELDS})
 
 
-def unpack(entry: Packed) -> Entry:
-    values = list(entry)
-    for index in _AS_JSON:
-        raw = values[index]
-        if type(raw) is bytes:
-            values[index] = jsonio.loads(raw)
-    return Entry(*values)
+def unpack(blob: bytes) -> Entry:
+    return Entry(*marshal.loads(blob))
 
 
 class Journal:
@@ -258,26 +251,31 @@ class Journal:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: deque[Packed] = deque()
-        self._by_id: dict[str, Packed] = {}
+        self._order: deque[str] = deque()  # entry ids, oldest first
+        self._blobs: dict[str, bytes] = {}
 
     def write(self, entry: Entry) -> None:
-        self.write_packed(pack(entry))
+        self.write_packed(entry.id, pack(entry))
 
-    def write_packed(self, entry: Packed) -> None:
+    def write_packed(self, entry_id: str, blob: bytes) -> None:
         """Write an entry made by :func:`packed`."""
-        if len(self._entries) >= self.size:
-            old = self._entries.popleft()
-            self._by_id.pop(old[_ID], None)
-        self._entries.append(entry)
-        self._by_id[entry[_ID]] = entry
+        if len(self._order) >= self.size:
+            self._blobs.pop(self._order.popleft(), None)
+        self._order.append(entry_id)
+        self._blobs[entry_id] = blob
 
     def get(self, entry_id: str) -> Entry | None:
-        entry = self._by_id.get(entry_id)
-        return unpack(entry) if entry is not None else None
+        blob = self._blobs.get(entry_id)
+        return unpack(blob) if blob is not None else None
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)
+
+    def _all(self) -> Iterator[Entry]:
+        for entry_id in self._order:
+            blob = self._blobs.get(entry_id)
+            if blob is not None:
+                yield unpack(blob)
 
     def select(
         self,
@@ -289,30 +287,26 @@ class Journal:
         model: str | None = None,
         since: float | None = None,
     ) -> list[Entry]:
-        out: Iterable[Packed] = self._entries
-        if scope is not None:
-            out = (e for e in out if e[_SCOPE] == scope)
-        if path is not None:
-            out = (e for e in out if _path_matches(path, e[_PATH]))
-        if method is not None:
-            upper = method.upper()
-            out = (e for e in out if e[_METHOD] == upper)
-        if status is not None:
-            out = (e for e in out if e[_STATUS] == status)
-        if model is not None:
-            out = (e for e in out if e[_MODEL] == model)
-        if since is not None:
-            out = (e for e in out if e[_TIME] >= since)
-        return [unpack(e) for e in out]
+        upper = method.upper() if method is not None else None
+        return [
+            e
+            for e in self._all()
+            if (scope is None or e.scope == scope)
+            and (path is None or _path_matches(path, e.path))
+            and (upper is None or e.method == upper)
+            and (status is None or e.status == status)
+            and (model is None or e.model == model)
+            and (since is None or e.time >= since)
+        ]
 
     def clear(self, scope: str | None = None) -> int:
         if scope is None:
-            count = len(self._entries)
-            self._entries.clear()
-            self._by_id.clear()
+            count = len(self._order)
+            self._order.clear()
+            self._blobs.clear()
             return count
-        keep = deque(e for e in self._entries if e[_SCOPE] != scope)
-        count = len(self._entries) - len(keep)
-        self._entries = keep
-        self._by_id = {e[_ID]: e for e in keep}
+        kept = [e for e in self._all() if e.scope != scope]
+        count = len(self._order) - len(kept)
+        self._order = deque(e.id for e in kept)
+        self._blobs = {e.id: self._blobs[e.id] for e in kept}
         return count

@@ -31,7 +31,7 @@ from mockair.errors import (
 from mockair.state import ServerState
 from mockair.state.billing import count_request
 from mockair.state.ids import GLOBAL_SCOPE
-from mockair.state.journal import BODY_CAP, Packed, packed
+from mockair.state.journal import BODY_CAP, packed
 from mockair.web.auth import presented_key
 from mockair.web.context import RequestContext
 from mockair.web.headers import CORS_HEADERS, PREFLIGHT_HEADERS, HttpDate, valid_client_request_id
@@ -205,7 +205,7 @@ class Pipeline:
         finally:
             if not ctx.control:
                 count_request(state.keys, ctx.principal, ctx.time)
-                state.journal.write_packed(self._entry(ctx, scope, capture))
+                state.journal.write_packed(ctx.journal_id, self._entry(ctx, scope, capture))
 
     async def _dispatch(self, ctx: RequestContext, scope: Scope, receive: Receive) -> Response:
         """The route's response, or the envelope of the ``ApiError`` it raised."""
@@ -236,7 +236,7 @@ class Pipeline:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _entry(self, ctx: RequestContext, scope: Scope, capture: Capture) -> Packed:
+    def _entry(self, ctx: RequestContext, scope: Scope, capture: Capture) -> bytes:
         principal = ctx.principal
         if principal is None:
             # 404s and 405s are answered before authentication; a valid key they carried still
