@@ -327,17 +327,23 @@ def api_route(
             ctx.model = model if isinstance(model, str) else None
             ctx.stream = peek.get("stream") is True
             if not spec.control:
-                facts = RequestFacts(
-                    path=spec.path if "{" not in spec.path else ctx.path,
-                    method=request.method,
-                    model=ctx.model,
-                    scope=principal.scope if principal is not None else None,
-                    text=rules.match_text(spec.path, peek, query, [u.filename for u in uploads]),
-                    stream=ctx.stream,
-                )
-                ctx.facts = facts
                 fault_header = headers.get("x-mockair-fault")
+                # What stubs and faults match on, only while there are any: with none, a
+                # request skips the text peek (most requests, and every bench request).
+                if state.stubs.rules or state.faults.rules or fault_header:
+                    ctx.facts = RequestFacts(
+                        path=spec.path if "{" not in spec.path else ctx.path,
+                        method=request.method,
+                        model=ctx.model,
+                        scope=principal.scope if principal is not None else None,
+                        text=rules.match_text(
+                            spec.path, peek, query, [u.filename for u in uploads]
+                        ),
+                        stream=ctx.stream,
+                    )
                 if state.faults.rules or fault_header:
+                    facts = ctx.facts
+                    assert facts is not None
                     candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
                     answering = await rules.apply_faults(  # step 5
                         state, ctx, facts, candidates, fault_header
