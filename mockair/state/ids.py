@@ -18,11 +18,16 @@ class IdSequences:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._counters: dict[tuple[str, str], int] = {}
+        self._prefixes: dict[tuple[str, str], str] = {}  # "seed|scope|kind|", made once
 
     def _next(self, scope: str, kind: str) -> str:
-        n = self._counters.get((scope, kind), 0) + 1
-        self._counters[(scope, kind)] = n
-        return hex_digest(f"{self.seed}|{scope}|{kind}|{n}")
+        pair = (scope, kind)
+        n = self._counters.get(pair, 0) + 1
+        self._counters[pair] = n
+        prefix = self._prefixes.get(pair)
+        if prefix is None:
+            prefix = self._prefixes[pair] = f"{self.seed}|{scope}|{kind}|"
+        return hashlib.sha256((prefix + str(n)).encode()).hexdigest()
 
     def mint(self, scope: str, prefix: str) -> str:
         """The next id of this kind in this scope, e.g. ``chatcmpl-6d0a71a6b0fffad457c9319c``."""
@@ -43,3 +48,4 @@ class IdSequences:
     def reset_scope(self, scope: str) -> None:
         for pair in [pair for pair in self._counters if pair[0] == scope]:
             del self._counters[pair]
+            self._prefixes.pop(pair, None)
