@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from orjson import Fragment
 from starlette.responses import Response
 
 from mockair import jsonio
@@ -17,7 +16,8 @@ from mockair.state.billing import token_cost_cents, usd
 from mockair.surfaces import _generation as gen
 from mockair.synth.reply import Canned, OutputFormat, Reply, ReplyRequest, generate
 from mockair.synth.tools import ToolChoice
-from mockair.web.routing import ApiCall, api_route, applies_stubs, json_response
+from mockair.web.responses import JsonBytesResponse
+from mockair.web.routing import ApiCall, api_route, applies_stubs
 from mockair.web.sse import EventStream
 
 ROUTE_KEY = "/v1/chat/completions"
@@ -121,13 +121,26 @@ def analyse(
 
 @dataclass(frozen=True)
 class WireParts:
-    """A non-streamed answer without its id and time: pre-serialised choices and usage."""
+    """A non-streamed answer serialised around its two per-request values, the id and the
+    creation second: ``{"id":"<id>","object":"chat.completion","created":<n>`` + ``tail``."""
 
     prompt_tokens: int
     completion_tokens: int
     cents: float
-    choices: Fragment
-    usage: Fragment
+    tail: bytes
+
+
+COMPLETION_HEAD = b'{"id":"'
+COMPLETION_MIDDLE = b'","object":"chat.completion","created":'
+
+
+def wire_parts(body: bytes, completion_id: str, created: int, **counts: Any) -> WireParts | None:
+    """The parts of an answer serialised by ``openai_chat.completion`` (which stays the one
+    definition of its layout); None if it does not begin as expected."""
+    start = COMPLETION_HEAD + completion_id.encode() + COMPLETION_MIDDLE + str(created).encode()
+    if not body.startswith(start):
+        return None
+    return WireParts(tail=body[len(start) :], **counts)
 
 
 def _wire_key(call: ApiCall, model: Model) -> tuple[Any, ...] | None:
@@ -147,10 +160,20 @@ async def create_completion(call: ApiCall) -> Response:
     if "stream_options" in body and body.get("stream") is not True:
         raise InvalidValue("stream_options: only allowed with stream: true", param="stream_options")
     model = resolve_models(call, body)[0]
-    analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
-    respond = await gen.stub_for(call)
     stream = body.get("stream") is True
+    wire_key = None if stream else _wire_key(call, model)
+    parts = call.state.wire.get(wire_key) if wire_key is not None else None
+    if parts is None:
+        analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
+    else:
+        # A remembered answer to these bytes: its analysis passed, and only the key's own
+        # checks (steps 9-10) are left to run for this caller.
+        call.authorize(model)
+    respond = await gen.stub_for(call)
     scope, ids = call.scope_id, call.state.ids
+    if respond is not None and parts is not None:
+        parts = None  # a stub reshapes the answer: computed afresh below
+        analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
     if stream:
         choices, prompt_tokens, completion_tokens, cents = _answer(
             call, body, model, analysis, respond
@@ -167,30 +190,37 @@ async def create_completion(call: ApiCall) -> Response:
         )
         cut = call.stream_cut(openai_chat.error_frame, respond=respond)
         return EventStream(events, headers=headers, pacing=gen.pacing_for(call, model), cut=cut)
-    wire_key = _wire_key(call, model) if respond is None else None
-    parts = call.state.wire.get(wire_key) if wire_key is not None else None
-    if parts is None:
-        choices, prompt_tokens, completion_tokens, cents = _answer(
-            call, body, model, analysis, respond
+    completion_id = ids.mint(scope, "chatcmpl-")
+    created = int(call.state.now() // 1)
+    if parts is not None:
+        headers = _charge(call, parts.cents, parts.prompt_tokens, parts.completion_tokens)
+        content = b"".join(
+            (
+                COMPLETION_HEAD,
+                completion_id.encode(),
+                COMPLETION_MIDDLE,
+                str(created).encode(),
+                parts.tail,
+            )
         )
-        usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
-        parts = WireParts(
+        return JsonBytesResponse(content, 200, headers)
+    choices, prompt_tokens, completion_tokens, cents = _answer(call, body, model, analysis, respond)
+    headers = _charge(call, cents, prompt_tokens, completion_tokens)
+    usage = openai_chat.usage_block(prompt_tokens, choices, usd(cents), completion_tokens)
+    content = jsonio.dumps(openai_chat.completion(completion_id, created, model.id, choices, usage))
+    shareable = respond is None and not any(reply.tool_calls for reply in analysis.replies)
+    if wire_key is not None and shareable:  # tool call ids are minted per request
+        remembered = wire_parts(
+            content,
+            completion_id,
+            created,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             cents=cents,
-            choices=Fragment(jsonio.dumps(openai_chat.choices_block(choices))),
-            usage=Fragment(jsonio.dumps(usage)),
         )
-        shareable = not any(reply.tool_calls for reply in analysis.replies)
-        if wire_key is not None and shareable:  # tool call ids are minted per request
-            call.state.wire.put(wire_key, parts)
-    headers = _charge(call, parts.cents, parts.prompt_tokens, parts.completion_tokens)
-    completion_id = ids.mint(scope, "chatcmpl-")
-    created = int(call.state.now() // 1)
-    return json_response(
-        openai_chat.completion(completion_id, created, model.id, parts.choices, parts.usage),
-        headers=headers,
-    )
+        if remembered is not None:
+            call.state.wire.put(wire_key, remembered)
+    return JsonBytesResponse(content, 200, headers)
 
 
 def _charge(

@@ -33,7 +33,7 @@ from starlette.testclient import TestClient
 
 from mockair import Settings, create_app
 from mockair.synth.tokenizer import count, count_json, tokenize
-from tests.conftest import EPOCH, Clients
+from tests.conftest import EPOCH, Clients, state_of
 from tests.helpers import assert_error, parse_sse
 
 KEY = "sk-air-chat-test"
@@ -364,6 +364,26 @@ def test_same_request_on_two_fresh_servers_is_byte_identical(
     for name in ("x-tokens-prompt", "x-tokens-completion", "x-cost-cents", "content-type"):
         assert first.headers[name] == second.headers[name]
     assert first.json()["id"] == "chatcmpl-" + hex24(KEY, "chatcmpl-", 1)
+
+
+def test_a_remembered_answer_is_byte_identical_to_a_computed_one(
+    make_client: Clients, settings_factory: Callable[..., Settings]
+) -> None:
+    """The second of two identical requests is assembled from the remembered serialisation;
+    a fresh server computing the same request as its second one gives the same bytes."""
+    body = {"model": MINI, "messages": PARIS, "max_tokens": 30}
+    remembering = make_client(settings_factory())
+    post(remembering, body)
+    assert len(state_of(remembering).wire) == 1
+    remembered = post(remembering, body)
+    computing = make_client(settings_factory())
+    post(computing, {"model": MINI, "messages": [{"role": "user", "content": "Other"}]})
+    computed = post(computing, body)
+    assert remembered.status_code == computed.status_code == 200
+    assert remembered.content == computed.content
+    assert remembered.json()["id"] == "chatcmpl-" + hex24(KEY, "chatcmpl-", 2)
+    for name in ("x-tokens-prompt", "x-tokens-completion", "x-cost-cents", "content-length"):
+        assert remembered.headers[name] == computed.headers[name]
 
 
 def test_seed_changes_the_text_and_defaults_to_the_server_seed(client: httpx.Client) -> None:
