@@ -168,7 +168,6 @@ FIELDS = tuple(f.name for f in fields(Entry))
 
 
 def packed(
-    *,
     id: str,
     request_id: str,
     time: float,
@@ -179,29 +178,31 @@ def packed(
     scope: str | None,
     tier: str | None,
     raw_headers: Sequence[tuple[bytes, bytes]],
-    model: str | None = None,
-    request_body: bytes | None = None,
-    request_size: int = 0,
-    form: dict[str, Any] | None = None,
-    files: Sequence[dict[str, Any]] = (),
-    stream: bool = False,
-    status: int = 0,
-    response_type: str | None = None,
-    raw_response_headers: Sequence[tuple[bytes, bytes]] = (),
-    response_body: bytes | None = None,
-    response_size: int = 0,
-    events: Sequence[str] | None = None,
-    events_truncated: bool = False,
-    usage: dict[str, Any] | None = None,
-    cost_cents: str | None = None,
-    stub_id: str | None = None,
-    fault_id: str | None = None,
-    error_code: str | None = None,
-    duration_ms: float = 0.0,
-    traceback: str | None = None,
+    model: str | None,
+    request_body: bytes | None,
+    request_size: int,
+    form: dict[str, Any] | None,
+    files: Sequence[dict[str, Any]],
+    stream: bool,
+    status: int,
+    response_type: str | None,
+    raw_response_headers: Sequence[tuple[bytes, bytes]],
+    response_body: bytes | None,
+    response_size: int,
+    events: Sequence[str] | None,
+    events_truncated: bool,
+    usage: dict[str, Any] | None,
+    cost_cents: str | None,
+    stub_id: str | None,
+    fault_id: str | None,
+    error_code: str | None,
+    duration_ms: float,
+    traceback: str | None,
+    /,
 ) -> bytes:
     """An entry (the fields of :class:`Entry`, in its order) as the bytes the ring keeps. The
-    request path writes this directly, without building an Entry."""
+    request path writes this directly, without building an Entry; its arguments are
+    positional because binding thirty keywords cost more than the marshalling."""
     return marshal.dumps(
         (
             id,
@@ -239,7 +240,7 @@ def packed(
 
 
 def pack(entry: Entry) -> bytes:
-    return packed(**{name: getattr(entry, name) for name in FIELDS})
+    return packed(*(getattr(entry, name) for name in FIELDS))
 
 
 def unpack(blob: bytes) -> Entry:

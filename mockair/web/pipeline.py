@@ -70,10 +70,10 @@ class Capture:
         self.events_size = 0
         self.events_truncated = False
 
-    def start(self, message: Message) -> None:
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.started = True
-        self.status = message["status"]
-        self.headers = message.get("headers", [])
+        self.status = status
+        self.headers = headers
         for name, value in self.headers:
             if name == b"content-type":
                 self.content_type = value.decode("latin-1")
@@ -153,13 +153,14 @@ class Pipeline:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = message.get("headers", []) + extra
+                headers = message.get("headers", [])
                 if ctx.rate_headers:
                     # A key with an rpm_limit: its bucket's figures on every response.
                     headers = [h for h in headers if not h[0].startswith(b"x-ratelimit-")]
                     headers += [(k.encode(), v.encode()) for k, v in ctx.rate_headers.items()]
                 if ctx.stub_id or ctx.fault_id:
                     names = {name for name, _ in headers}
+                    headers = list(headers)
                     if ctx.stub_id and b"x-mockair-stub" not in names:
                         headers.append((b"x-mockair-stub", ctx.stub_id.encode()))
                     if ctx.fault_id and b"x-mockair-fault-id" not in names:
@@ -167,9 +168,11 @@ class Pipeline:
                 if ctx.path.startswith("/v1/keys") and not any(
                     name == b"cache-control" for name, _ in headers
                 ):
-                    headers.append((b"cache-control", b"no-store"))  # errors too (§3.10)
-                message["headers"] = headers
-                capture.start(message)
+                    headers = [*headers, (b"cache-control", b"no-store")]  # errors too (§3.10)
+                # The journal keeps the route's own headers; the id, date and CORS headers that
+                # every response carries are not shown there (journal.response_headers).
+                capture.start(message["status"], headers)
+                message["headers"] = headers + extra
             elif message["type"] == "http.response.body":
                 capture.chunk(message.get("body", b""))
             await send(message)
@@ -243,37 +246,38 @@ class Pipeline:
             # files them under its scope, so a test sees its own mistakes in its own journal.
             key = presented_key(ctx.headers, allow_x_api_key=True)
             principal = self.state.keys.resolve(key) if key else None
-        return packed(
-            id=ctx.journal_id,
-            request_id=ctx.request_id,
-            time=ctx.time,
-            method=ctx.method,
-            path=ctx.path,
-            raw_query=scope.get("query_string", b""),
-            key=principal.key if principal is not None else None,
-            scope=principal.scope if principal is not None else None,
-            tier=principal.tier if principal is not None else None,
-            raw_headers=scope["headers"],
-            model=ctx.model,
-            request_body=ctx.body_bytes,
-            request_size=len(ctx.body_bytes) if ctx.body_bytes is not None else 0,
-            form=ctx.form,
-            files=ctx.files,
-            stream=ctx.stream,
-            status=capture.status,
-            response_type=capture.content_type or None,
-            raw_response_headers=capture.headers,
-            response_body=capture.body,
-            response_size=capture.size,
-            events=capture.events,
-            events_truncated=capture.events_truncated,
-            usage=ctx.usage,
-            cost_cents=ctx.cost_cents,
-            stub_id=ctx.stub_id,
-            fault_id=ctx.fault_id,
-            error_code=ctx.error_code,
-            duration_ms=(time.perf_counter() - ctx.started) * 1000,
-            traceback=ctx.traceback,
+        body = ctx.body_bytes
+        return packed(  # the fields of a journal Entry, in its order
+            ctx.journal_id,  # id
+            ctx.request_id,  # request_id
+            ctx.time,  # time
+            ctx.method,  # method
+            ctx.path,  # path
+            scope.get("query_string", b""),  # raw_query
+            principal.key if principal is not None else None,  # key
+            principal.scope if principal is not None else None,  # scope
+            principal.tier if principal is not None else None,  # tier
+            scope["headers"],  # raw_headers
+            ctx.model,  # model
+            body,  # request_body
+            len(body) if body is not None else 0,  # request_size
+            ctx.form,  # form
+            ctx.files,  # files
+            ctx.stream,  # stream
+            capture.status,  # status
+            capture.content_type or None,  # response_type
+            capture.headers,  # raw_response_headers
+            capture.body,  # response_body
+            capture.size,  # response_size
+            capture.events,  # events
+            capture.events_truncated,  # events_truncated
+            ctx.usage,  # usage
+            ctx.cost_cents,  # cost_cents
+            ctx.stub_id,  # stub_id
+            ctx.fault_id,  # fault_id
+            ctx.error_code,  # error_code
+            (time.perf_counter() - ctx.started) * 1000,  # duration_ms
+            ctx.traceback,  # traceback
         )
 
 

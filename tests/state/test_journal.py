@@ -116,7 +116,7 @@ def test_evicting_frees_nothing_the_collector_counts() -> None:
     fields = {name: getattr(full_entry("e"), name) for name in FIELDS}
     for n in range(30):
         fields["id"] = f"e{n}"
-        blob = packed(**fields)
+        blob = packed(*fields.values())
         alive = [[] for _ in range(5)]  # a count above zero, so that a decrement would show
         before = gc.get_count()[0]
         journal.write_packed(fields["id"], blob)  # from the 11th on, this evicts one
