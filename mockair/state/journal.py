@@ -2,11 +2,14 @@
 
 Entries keep raw captured bytes and are rendered to JSON only when somebody reads them. The
 ring holds each entry as one ``marshal``-ed bytes object, which the garbage collector neither
-tracks nor counts. Kept as objects, ten thousand entries did two kinds of harm under load
-(bench/RESULTS.md): every full collection walked them; and, once the ring was full, each
-request freed an old entry's objects as it made a new one's, so the collector's allocation
-count stood still, no young collection ran for thousands of requests, and when one finally ran
-it had 77,000 objects to walk (a 60-130 ms pause).
+tracks nor counts, beside its request and response bodies, kept by reference (a response is
+often shared with a cache: ten thousand copies of the 100 KB model list were 1.6 GB).
+
+Kept as objects, ten thousand entries did two kinds of harm under load (bench/RESULTS.md):
+every full collection walked them; and, once the ring was full, each request freed an old
+entry's objects as it made a new one's, so the collector's allocation count stood still, no
+young collection ran for thousands of requests, and when one finally ran it had 77,000 objects
+to walk (a 60-130 ms pause).
 """
 
 from __future__ import annotations
@@ -167,6 +170,10 @@ def _path_matches(pattern: str, path: str) -> bool:
 FIELDS = tuple(f.name for f in fields(Entry))
 
 
+_BODIES = (FIELDS.index("request_body"), FIELDS.index("response_body"))
+PACKED_FIELDS = tuple(name for name in FIELDS if name not in ("request_body", "response_body"))
+
+
 def packed(
     id: str,
     request_id: str,
@@ -179,7 +186,6 @@ def packed(
     tier: str | None,
     raw_headers: Sequence[tuple[bytes, bytes]],
     model: str | None,
-    request_body: bytes | None,
     request_size: int,
     form: dict[str, Any] | None,
     files: Sequence[dict[str, Any]],
@@ -187,7 +193,6 @@ def packed(
     status: int,
     response_type: str | None,
     raw_response_headers: Sequence[tuple[bytes, bytes]],
-    response_body: bytes | None,
     response_size: int,
     events: Sequence[str] | None,
     events_truncated: bool,
@@ -200,9 +205,9 @@ def packed(
     traceback: str | None,
     /,
 ) -> bytes:
-    """An entry (the fields of :class:`Entry`, in its order) as the bytes the ring keeps. The
-    request path writes this directly, without building an Entry; its arguments are
-    positional because binding thirty keywords cost more than the marshalling."""
+    """An entry's fields but its two bodies (those of :class:`Entry`, in its order) as the
+    bytes the ring keeps. The request path writes this directly, without building an Entry;
+    its arguments are positional because binding thirty keywords cost more than marshalling."""
     return marshal.dumps(
         (
             id,
@@ -216,7 +221,6 @@ def packed(
             tier,
             raw_headers,
             model,
-            request_body,
             request_size,
             form,
             files,
@@ -224,7 +228,6 @@ def packed(
             status,
             response_type,
             raw_response_headers,
-            response_body,
             response_size,
             events,
             events_truncated,
@@ -240,11 +243,14 @@ def packed(
 
 
 def pack(entry: Entry) -> bytes:
-    return packed(*(getattr(entry, name) for name in FIELDS))
+    return packed(*(getattr(entry, name) for name in PACKED_FIELDS))
 
 
-def unpack(blob: bytes) -> Entry:
-    return Entry(*marshal.loads(blob))
+def unpack(blob: bytes, request_body: bytes | None, response_body: bytes | None) -> Entry:
+    values = list(marshal.loads(blob))
+    for index, body in zip(_BODIES, (request_body, response_body), strict=True):
+        values.insert(index, body)  # in increasing index order: each lands where it belongs
+    return Entry(*values)
 
 
 class Journal:
@@ -254,20 +260,38 @@ class Journal:
         self.size = size
         self._order: deque[str] = deque()  # entry ids, oldest first
         self._blobs: dict[str, bytes] = {}
+        self._request_bodies: dict[str, bytes] = {}
+        self._response_bodies: dict[str, bytes] = {}
 
     def write(self, entry: Entry) -> None:
-        self.write_packed(entry.id, pack(entry))
+        self.write_packed(entry.id, pack(entry), entry.request_body, entry.response_body)
 
-    def write_packed(self, entry_id: str, blob: bytes) -> None:
-        """Write an entry made by :func:`packed`."""
+    def write_packed(
+        self,
+        entry_id: str,
+        blob: bytes,
+        request_body: bytes | None,
+        response_body: bytes | None,
+    ) -> None:
+        """Write an entry made by :func:`packed`, with its bodies."""
         if len(self._order) >= self.size:
-            self._blobs.pop(self._order.popleft(), None)
+            old = self._order.popleft()
+            self._blobs.pop(old, None)
+            self._request_bodies.pop(old, None)
+            self._response_bodies.pop(old, None)
         self._order.append(entry_id)
         self._blobs[entry_id] = blob
+        if request_body is not None:
+            self._request_bodies[entry_id] = request_body
+        if response_body is not None:
+            self._response_bodies[entry_id] = response_body
+
+    def _unpack(self, entry_id: str, blob: bytes) -> Entry:
+        return unpack(blob, self._request_bodies.get(entry_id), self._response_bodies.get(entry_id))
 
     def get(self, entry_id: str) -> Entry | None:
         blob = self._blobs.get(entry_id)
-        return unpack(blob) if blob is not None else None
+        return self._unpack(entry_id, blob) if blob is not None else None
 
     def __len__(self) -> int:
         return len(self._order)
@@ -276,7 +300,7 @@ class Journal:
         for entry_id in self._order:
             blob = self._blobs.get(entry_id)
             if blob is not None:
-                yield unpack(blob)
+                yield self._unpack(entry_id, blob)
 
     def select(
         self,
@@ -305,9 +329,12 @@ class Journal:
             count = len(self._order)
             self._order.clear()
             self._blobs.clear()
+            self._request_bodies.clear()
+            self._response_bodies.clear()
             return count
-        kept = [e for e in self._all() if e.scope != scope]
-        count = len(self._order) - len(kept)
-        self._order = deque(e.id for e in kept)
-        self._blobs = {e.id: self._blobs[e.id] for e in kept}
-        return count
+        doomed = {e.id for e in self._all() if e.scope == scope}
+        self._order = deque(i for i in self._order if i not in doomed)
+        for store in (self._blobs, self._request_bodies, self._response_bodies):
+            for entry_id in doomed:
+                store.pop(entry_id, None)
+        return len(doomed)

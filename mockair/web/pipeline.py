@@ -208,7 +208,9 @@ class Pipeline:
         finally:
             if not ctx.control:
                 count_request(state.keys, ctx.principal, ctx.time)
-                state.journal.write_packed(ctx.journal_id, self._entry(ctx, scope, capture))
+                state.journal.write_packed(
+                    ctx.journal_id, self._entry(ctx, scope, capture), ctx.body_bytes, capture.body
+                )
 
     async def _dispatch(self, ctx: RequestContext, scope: Scope, receive: Receive) -> Response:
         """The route's response, or the envelope of the ``ApiError`` it raised."""
@@ -247,7 +249,7 @@ class Pipeline:
             key = presented_key(ctx.headers, allow_x_api_key=True)
             principal = self.state.keys.resolve(key) if key else None
         body = ctx.body_bytes
-        return packed(  # the fields of a journal Entry, in its order
+        return packed(  # the fields of a journal Entry but its bodies, in its order
             ctx.journal_id,  # id
             ctx.request_id,  # request_id
             ctx.time,  # time
@@ -259,7 +261,6 @@ class Pipeline:
             principal.tier if principal is not None else None,  # tier
             scope["headers"],  # raw_headers
             ctx.model,  # model
-            body,  # request_body
             len(body) if body is not None else 0,  # request_size
             ctx.form,  # form
             ctx.files,  # files
@@ -267,7 +268,6 @@ class Pipeline:
             capture.status,  # status
             capture.content_type or None,  # response_type
             capture.headers,  # raw_response_headers
-            capture.body,  # response_body
             capture.size,  # response_size
             capture.events,  # events
             capture.events_truncated,  # events_truncated

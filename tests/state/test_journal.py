@@ -6,12 +6,21 @@ import gc
 import hashlib
 import inspect
 import json
+import tracemalloc
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockair.state.journal import BODY_CAP, FIELDS, Entry, Journal, packed, redact_header
+from mockair.state.journal import (
+    BODY_CAP,
+    FIELDS,
+    PACKED_FIELDS,
+    Entry,
+    Journal,
+    packed,
+    redact_header,
+)
 
 EPOCH = 1767225600.0
 
@@ -103,7 +112,26 @@ def test_an_entry_reads_back_as_it_was_written() -> None:
 
 def test_packed_takes_every_field_of_an_entry_in_its_order() -> None:
     """The request path writes ``packed(...)`` without an Entry; both must agree."""
-    assert tuple(inspect.signature(packed).parameters) == FIELDS
+    bodies = ("request_body", "response_body")
+    assert tuple(inspect.signature(packed).parameters) == tuple(
+        f for f in FIELDS if f not in bodies
+    )
+
+
+def test_a_body_shared_by_many_entries_is_not_copied_into_each() -> None:
+    """Responses are often one cached object (the 100 KB model list); marshalling it into
+    every entry made ten thousand copies (1.6 GB). Bodies are kept by reference."""
+    body = b'{"data":"' + b"x" * 100_000 + b'"}'
+    journal = Journal(1000)
+    tracemalloc.start()
+    for n in range(1000):
+        journal.write(make_entry(f"e{n}", response_body=body, response_size=len(body)))
+    grown, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert grown < 5_000_000  # a thousand copies would be 100 MB
+    entry = journal.get("e999")
+    assert entry is not None
+    assert entry.response_body == body
 
 
 def test_evicting_frees_nothing_the_collector_counts() -> None:
@@ -113,13 +141,13 @@ def test_evicting_frees_nothing_the_collector_counts() -> None:
     pause, bench/RESULTS.md). A packed entry is one bytes object, which the collector does not
     count."""
     journal = Journal(10)
-    fields = {name: getattr(full_entry("e"), name) for name in FIELDS}
+    fields = {name: getattr(full_entry("e"), name) for name in PACKED_FIELDS}
     for n in range(30):
         fields["id"] = f"e{n}"
         blob = packed(*fields.values())
         alive = [[] for _ in range(5)]  # a count above zero, so that a decrement would show
         before = gc.get_count()[0]
-        journal.write_packed(fields["id"], blob)  # from the 11th on, this evicts one
+        journal.write_packed(fields["id"], blob, b"{}", None)  # from the 11th on, evicts one
         after = gc.get_count()[0]
         assert after == before, n
         del blob, alive
