@@ -229,6 +229,9 @@ class ApiCall:
 
     def base_url(self) -> str:
         """Scheme and Host of this request, for absolute media URLs (CONTRACT §3.6.5)."""
+        host = self.ctx.headers.get("host")
+        if host:  # what Starlette's request.url would say, without building the whole URL
+            return f"{self.request.scope.get('scheme', 'http')}://{host}"
         url = self.request.url
         return f"{url.scheme}://{url.netloc}"
 
