@@ -10,8 +10,8 @@ import orjson
 # orjson reads integers past 64 bits as floats; the standard library keeps them exact. A body
 # may hold one where it has a run of 19 digits. The run is found by mapping every digit to "0"
 # and everything else to a space, then searching for 19 zeros: two C passes. The regex
-# ``\d{19}`` did the same in about 30,000 instructions for a 70-byte body, a tenth of a chat
-# request's cost (callgrind).
+# ``\d{19}``, which tries a match at every digit, took about 8,000 instructions for a 70-byte
+# chat body (callgrind), 3% of the whole request.
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _NINETEEN_DIGITS = b"0" * 19
 

@@ -172,7 +172,9 @@ async def create_completion(call: ApiCall) -> Response:
     respond = await gen.stub_for(call)
     scope, ids = call.scope_id, call.state.ids
     if respond is not None and parts is not None:
-        parts = None  # a stub reshapes the answer: computed afresh below
+        # A stub reshapes the answer: computed afresh below. The key's checks run once more
+        # inside; they only read (and settle failed tasks once).
+        parts = None
         analysis = gen.cached_analysis(call, model, lambda: analyse(call, body, model))
     if stream:
         choices, prompt_tokens, completion_tokens, cents = _answer(
