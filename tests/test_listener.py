@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 import uvloop
@@ -24,86 +25,85 @@ LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
 }
 
 
-class Recorder(asyncio.Protocol):
-    made: list[asyncio.BaseTransport]
+class Served:
+    """A greedy listener on a fresh socket, the transports it made and the clients connected
+    to it; ``close()`` ends all of them."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.made.append(transport)
+    def __init__(self, backlog: int) -> None:
+        self.made: list[asyncio.BaseTransport] = []
+        self.sock = bind_socket("127.0.0.1", 0)
+        self.clients: list[socket.socket] = []
+        made = self.made
+
+        class Recorder(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                made.append(transport)
+
+        self.listener = GreedyListener(asyncio.get_running_loop(), self.sock, Recorder, backlog)
+
+    def connect(self, count: int) -> None:
+        # connect() returns once the kernel finished the handshake: each is in the queue.
+        self.clients += [socket.create_connection(self.sock.getsockname()) for _ in range(count)]
+
+    def close(self) -> None:
+        self.listener.close()
+        for transport in self.made:
+            transport.close()
+        for client in self.clients:
+            client.close()
+        self.sock.close()
 
 
-def run(loop_name: str, main: Callable[[], object]) -> None:
+async def passes(count: int) -> None:
+    """Let the loop run ``count`` iterations."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+def run(loop_name: str, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     with asyncio.Runner(loop_factory=LOOPS[loop_name]) as runner:
-        runner.run(main())  # type: ignore[arg-type]
+        runner.run(main())
 
 
 @pytest.mark.parametrize("loop_name", sorted(LOOPS))
 def test_every_waiting_connection_is_accepted_in_one_wakeup(loop_name: str) -> None:
-    made: list[asyncio.BaseTransport] = []
-    Recorder.made = made
-
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        sock = bind_socket("127.0.0.1", 0)
-        listener = GreedyListener(loop, sock, Recorder, backlog=128)
-        # connect() returns once the kernel finished the handshake: all 40 are in the queue.
-        clients = [socket.create_connection(sock.getsockname()) for _ in range(40)]
+        served = Served(backlog=128)
+        served.connect(40)
         # One pass accepts, the next sets each transport up, the third calls connection_made.
         # Accepting one per pass, as libuv does, would have made 2 of them by now.
-        for _ in range(4):
-            await asyncio.sleep(0)
-        assert len(made) == 40
-        listener.close()
-        await listener.wait_closed()
-        for transport in made:
-            transport.close()
-        for client in clients:
-            client.close()
-        sock.close()
+        await passes(4)
+        assert len(served.made) == 40
+        await served.listener.wait_closed()
+        served.close()
 
     run(loop_name, main)
 
 
 def test_one_wakeup_accepts_at_most_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(listener_module, "ACCEPTS_PER_WAKEUP", 5)
-    made: list[asyncio.BaseTransport] = []
-    Recorder.made = made
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        sock = bind_socket("127.0.0.1", 0)
-        listener = GreedyListener(loop, sock, Recorder, backlog=32)
-        clients = [socket.create_connection(sock.getsockname()) for _ in range(12)]
+        served = Served(backlog=32)
+        served.connect(12)
         # One wake-up, called directly so that the loop cannot run another in between.
-        listener._accept_pending()
-        assert len(listener._pending) == 5
+        served.listener._accept_pending()
+        assert len(served.listener._pending) == 5
         # The rest come with the next wake-ups (the socket is still readable).
-        for _ in range(8):
-            await asyncio.sleep(0)
-        assert len(made) == 12
-        listener.close()
-        for transport in made:
-            transport.close()
-        for client in clients:
-            client.close()
-        sock.close()
+        await passes(8)
+        assert len(served.made) == 12
+        served.close()
 
     run("uvloop", main)
 
 
 def test_a_closed_listener_accepts_nothing() -> None:
-    made: list[asyncio.BaseTransport] = []
-    Recorder.made = made
-
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        sock = bind_socket("127.0.0.1", 0)
-        listener = GreedyListener(loop, sock, Recorder, backlog=16)
-        listener.close()
-        client = socket.create_connection(sock.getsockname())
-        for _ in range(4):
-            await asyncio.sleep(0)
-        assert made == []
-        client.close()
-        sock.close()
+        served = Served(backlog=16)
+        served.listener.close()
+        served.connect(1)
+        await passes(4)
+        assert served.made == []
+        served.close()
 
     run("uvloop", main)

@@ -27,7 +27,7 @@ class IdSequences:
         prefix = self._prefixes.get(pair)
         if prefix is None:
             prefix = self._prefixes[pair] = f"{self.seed}|{scope}|{kind}|"
-        return hashlib.sha256((prefix + str(n)).encode()).hexdigest()
+        return hex_digest(prefix + str(n))
 
     def mint(self, scope: str, prefix: str) -> str:
         """The next id of this kind in this scope, e.g. ``chatcmpl-6d0a71a6b0fffad457c9319c``."""

@@ -333,8 +333,9 @@ def api_route(
                 fault_header = headers.get("x-mockair-fault")
                 # What stubs and faults match on, only while there are any: with none, a
                 # request skips the text peek (most requests, and every bench request).
-                if state.stubs.rules or state.faults.rules or fault_header:
-                    ctx.facts = RequestFacts(
+                faulting = bool(state.faults.rules or fault_header)
+                if faulting or state.stubs.rules:
+                    facts = ctx.facts = RequestFacts(
                         path=spec.path if "{" not in spec.path else ctx.path,
                         method=request.method,
                         model=ctx.model,
@@ -344,15 +345,13 @@ def api_route(
                         ),
                         stream=ctx.stream,
                     )
-                if state.faults.rules or fault_header:
-                    facts = ctx.facts
-                    assert facts is not None
-                    candidates = [m for m in [model, *(_fallbacks(peek))] if isinstance(m, str)]
-                    answering = await rules.apply_faults(  # step 5
-                        state, ctx, facts, candidates, fault_header
-                    )
-                    if answering is not None and answering != ctx.model:
-                        ctx.answering_model = answering
+                    if faulting:
+                        candidates = [m for m in [model, *_fallbacks(peek)] if isinstance(m, str)]
+                        answering = await rules.apply_faults(  # step 5
+                            state, ctx, facts, candidates, fault_header
+                        )
+                        if answering is not None and answering != ctx.model:
+                            ctx.answering_model = answering
                 record = principal.record if principal is not None else None
                 if record is not None and record.rpm_limit:
                     ctx.rate_headers = state.rate.take(record, state.now())  # step 6
