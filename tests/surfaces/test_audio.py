@@ -35,10 +35,12 @@ from tests.conftest import Clients
 from tests.helpers import assert_error
 from tests.synth.test_audio import (
     FRAME_SECONDS,
+    LONG_TEXT,
     WAV_RATES,
     assert_audio,
     assert_mp3,
     assert_wav,
+    decoded_samples,
     expected_speech_seconds,
     first_tone,
     mp3_duration,
@@ -338,6 +340,17 @@ def test_speech_mp3_duration_is_the_formula_within_one_frame(client: httpx.Clien
             duration = mp3_duration(data)
             expected = expected_speech_seconds(TEXT, speed)
             assert abs(duration - expected) <= FRAME_SECONDS, (speed, fmt, duration, expected)
+
+
+def test_long_speech_mp3_decodes_whole_with_the_formula_duration(client: httpx.Client) -> None:
+    """A 15 s clip takes the two-encoder path: the file still walks frame by frame, decodes
+    to exactly its frames, lasts the formula's time and is the same bytes every time."""
+    text = LONG_TEXT[:200]
+    data = speech_bytes(client, text)
+    report = assert_mp3(data, 128)
+    assert abs(report.duration - expected_speech_seconds(text)) <= FRAME_SECONDS
+    assert len(decoded_samples(data)) == report.frames * 1152
+    assert speech_bytes(client, text) == data
 
 
 def test_speech_every_format_decodes(client: httpx.Client) -> None:

@@ -532,6 +532,93 @@ def test_encode_mp3_duration_is_within_one_frame_of_the_pcm(seconds: float) -> N
     assert abs(audio.read_audio(data).duration - seconds) <= FRAME_SECONDS
 
 
+LONG_TEXT = (
+    "The harbour was quiet this morning, and the ferries waited by the pier while the "
+    "gulls circled over the market stalls. A light rain moved in from the west, and the "
+    "lamps came on early."
+)
+
+
+def one_encoder_mp3(pcm: bytes, frames: int) -> bytes:
+    """The reference: the whole clip through a single LAME encoder, fitted as encode_mp3
+    documents (frames - 1 frames of input; LAME adds one)."""
+    import lameenc
+
+    keep = 2 * (frames - 1) * 1152
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(128)
+    encoder.set_in_sample_rate(MP3_RATE)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    fitted = pcm[:keep] + bytes(max(0, keep - len(pcm)))
+    return bytes(encoder.encode(fitted) + encoder.flush())
+
+
+def decoded_samples(mp3: bytes) -> array:
+    import av
+
+    samples = array("f")
+    with av.open(io.BytesIO(mp3)) as container:
+        for frame in container.decode(audio=0):
+            assert frame.format.name == "fltp"
+            samples.frombytes(bytes(frame.planes[0])[: 4 * frame.samples])
+    return samples
+
+
+def test_long_speech_is_encoded_in_two_halves_that_decode_as_one_encoder() -> None:
+    pcm = _speech(LONG_TEXT, rate=MP3_RATE).raw_data
+    frames = round(len(pcm) / 2 / 1152)
+    silent = audio.split_frame(pcm, frames)
+    assert silent is not None
+    assert frames // 4 <= silent <= frames - frames // 4
+    assert pcm[2 * 1152 * silent : 2 * 1152 * (silent + 1)] == bytes(2 * 1152)
+    split = audio.encode_mp3(pcm, 128)
+    single = one_encoder_mp3(pcm, frames)
+    assert split != single  # two streams, so not the same bytes
+    assert parse_mp3(audio.id3_tag(SPEECH_META) + split).frames == frames
+    assert parse_mp3(audio.id3_tag(SPEECH_META) + single).frames == frames
+    ours, reference = decoded_samples(split), decoded_samples(single)
+    assert len(ours) == len(reference) == frames * 1152
+    # the second half's encoder delay lands exactly where the left-out silent frame was
+    assert max(abs(a - b) for a, b in zip(ours, reference, strict=True)) < 1e-3
+    assert max(abs(a) for a in ours) > 0.2
+    assert audio.encode_mp3(pcm, 128) == split
+
+
+def test_clips_without_a_middle_silence_or_too_short_use_one_encoder() -> None:
+    music = audio.music("calm piano", seed=1, seconds=10, rate=MP3_RATE).raw_data
+    assert audio.split_frame(music, round(len(music) / 2 / 1152)) is None
+    short = _speech("Hello world. How are you?", rate=MP3_RATE).raw_data
+    frames = round(len(short) / 2 / 1152)
+    assert frames < audio.SPLIT_MIN_FRAMES
+    assert audio.split_frame(short, frames) is None
+    assert audio.encode_mp3(short, 128) == one_encoder_mp3(short, frames)
+    # silence only near one end does not split: each half keeps a quarter of the frames
+    tone = audio.tone(220.0, 8.0, MP3_RATE).raw_data
+    lopsided = tone[: len(tone) // 10 * 2] + bytes(2 * 4 * 1152) + tone[len(tone) // 10 * 2 :]
+    assert audio.split_frame(lopsided, round(len(lopsided) / 2 / 1152)) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    before=st.integers(60_000, 250_000),  # long enough to split, the gap mostly central
+    gap=st.integers(0, 8000),
+    after=st.integers(0, 250_000),
+    shift=st.integers(0, 1),
+)
+def test_split_frame_is_always_a_silent_aligned_frame_and_keeps_the_frame_count(
+    before: int, gap: int, after: int, shift: int
+) -> None:
+    tone = audio.tone(330.0, 8.0, MP3_RATE).raw_data
+    pcm = bytes(shift * 2) + tone[: 2 * before] + bytes(2 * gap) + tone[: 2 * after]
+    frames = max(2, round(len(pcm) / 2 / 1152))
+    silent = audio.split_frame(pcm, frames)
+    if silent is not None:
+        assert pcm[2 * 1152 * silent : 2 * 1152 * (silent + 1)] == bytes(2 * 1152)
+        assert frames // 4 <= silent <= frames - frames // 4
+    assert parse_mp3(audio.id3_tag(SPEECH_META) + audio.encode_mp3(pcm, 128)).frames == frames
+
+
 @pytest.mark.parametrize("rate", [22050, 24000, 44100])
 def test_encode_wav_pcm(rate: int) -> None:
     pcm = _speech("Hello world.", rate=rate).raw_data
