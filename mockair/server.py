@@ -86,6 +86,11 @@ class MockAir:
             access_log=False,
             lifespan="off",
             http=envelope_protocol(self.app.state.mockair),
+            # No WebSocket protocol: the API has no WebSocket endpoint, and an upgrade request
+            # is answered as the plain HTTP request it also is (RFC 9110 §7.8 lets a server
+            # ignore Upgrade), envelope and all; uvicorn's own handshake refused it with an
+            # empty 403. Importing websockets was also a tenth of the start time.
+            ws="none",
             server_header=False,
             date_header=False,
             timeout_graceful_shutdown=2,

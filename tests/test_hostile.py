@@ -756,6 +756,31 @@ def test_header_split_by_crlf_is_a_second_header_not_an_injection(server: MockAi
     assert "injected" not in response.headers
 
 
+@pytest.mark.parametrize("protocol", ["websocket", "h2c"])
+def test_an_upgrade_request_is_answered_as_the_plain_http_request_it_is(
+    server: MockAir, key: str, protocol: str
+) -> None:
+    """The API has no WebSocket (or h2c) endpoint: the Upgrade is ignored, as RFC 9110 lets a
+    server do, and the request gets its ordinary answer: never a handshake, never uvicorn's
+    empty 403."""
+
+    def upgrade(path: str) -> httpx.Response:
+        head = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+            f"Upgrade: {protocol}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Authorization: Bearer {key}\r\n\r\n"
+        )
+        return exchange(server, head.encode())
+
+    models = upgrade("/v1/models")
+    assert models.status_code == 200
+    assert models.json()["object"] == "list"
+    assert models.headers["x-request-id"].startswith("req_")
+    assert_envelope(upgrade("/v1/realtime"), 404)
+    assert_envelope(upgrade("/v1/chat/completions"), 405)
+
+
 def test_crlf_in_values_that_reach_the_response(http: httpx.Client) -> None:
     """Request text only ever comes back inside JSON, escaped; never in a header."""
     response = http.get("/v1/models/x%0d%0aSet-Cookie:%20a=b")

@@ -69,6 +69,9 @@ def envelope_protocol(state: ServerState) -> type[Any]:
             self.transport.write(b"".join([*head, b"\r\n", body]))
             self.transport.close()
 
+        def _unsupported_upgrade_warning(self) -> None:
+            pass  # an upgrade request is served as plain HTTP, which is not worth a warning
+
         def on_response_complete(self) -> None:
             if self._deferred_refusal and not self.transport.is_closing():
                 self.server_state.total_requests += 1
@@ -84,6 +87,9 @@ def _h11_protocol(state: ServerState) -> type[Any]:
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class EnvelopeH11Protocol(H11Protocol):  # type: ignore[misc]
+        def _unsupported_upgrade_warning(self) -> None:
+            pass  # as in the httptools protocol above
+
         def send_400_response(self, msg: str) -> None:
             headers, body = _refusal(state)
             event = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
