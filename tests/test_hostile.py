@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 import select
 import socket
 import time
@@ -779,6 +780,95 @@ def test_an_upgrade_request_is_answered_as_the_plain_http_request_it_is(
     assert models.headers["x-request-id"].startswith("req_")
     assert_envelope(upgrade("/v1/realtime"), 404)
     assert_envelope(upgrade("/v1/chat/completions"), 405)
+
+
+H2C_UPGRADE = (
+    b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+    b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+)  # what curl --http2 adds to a request for an http:// URL
+
+
+def _chat_head(key: str, framing: bytes) -> bytes:
+    return (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + H2C_UPGRADE
+        + b"Authorization: Bearer "
+        + key.encode()
+        + b"\r\n"
+        + b"Content-Type: application/json\r\n"
+        + framing
+        + b"\r\n"
+    )
+
+
+def test_an_upgrade_request_with_a_body_gets_its_body(
+    server: MockAir, http: httpx.Client, key: str
+) -> None:
+    """httptools hands the body of an Upgrade request back as another protocol's bytes; the
+    request is still answered from its whole body, Content-Length or chunked, whole or in
+    pieces, and the connection then closes."""
+    body = json.dumps(_chat(max_tokens=5)).encode()
+    plain = http.post("/v1/chat/completions", content=body)
+    assert plain.status_code == 200, plain.text
+    framings = {
+        "length": b"Content-Length: " + str(len(body)).encode() + b"\r\n",
+        "chunked": b"Transfer-Encoding: chunked\r\n",
+    }
+    for name, framing in framings.items():
+        payload = body if name == "length" else chunk(body[:20]) + chunk(body[20:]) + b"0\r\n\r\n"
+        for pieces in (1, 3):  # with the head, or trickled after it
+            with connect(server) as sock:
+                sock.sendall(_chat_head(key, framing) + (payload if pieces == 1 else b""))
+                if pieces > 1:
+                    step = len(payload) // pieces + 1
+                    for start in range(0, len(payload), step):
+                        time.sleep(0.05)
+                        sock.sendall(payload[start : start + step])
+                response = read_response(sock)
+                assert response.status_code == 200, (name, pieces, response.content[:300])
+                assert response.json()["choices"] == plain.json()["choices"]
+                assert response.headers["connection"] == "close"
+                sock.settimeout(5)
+                assert sock.recv(1) == b"", "the connection stays open after an upgrade body"
+
+
+def test_an_oversized_upgrade_body_is_refused_while_streaming(server: MockAir, key: str) -> None:
+    total = 40 * 1024 * 1024
+    with connect(server, timeout=30) as sock:
+        sock.sendall(_chat_head(key, b"Transfer-Encoding: chunked\r\n"))
+        sock.sendall(chunk(b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'))
+        sent = _stream_until_answered(sock, total, fast=30 * 1024 * 1024, piece=b"a" * 65536)
+        assert sent < total, "the 413 came only after the whole body"
+        response = read_response(sock, 30)
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_a_malformed_upgrade_body_is_the_parser_refusal(server: MockAir, key: str) -> None:
+    with connect(server) as sock:
+        sock.sendall(_chat_head(key, b"Transfer-Encoding: chunked\r\n") + b"zz\r\n{}\r\n")
+        response = read_response(sock)
+    assert_envelope(response, 400)
+
+
+def test_pipelined_request_after_a_bodiless_upgrade_request_is_answered(
+    server: MockAir, key: str
+) -> None:
+    auth = b"Authorization: Bearer " + key.encode() + b"\r\n"
+    upgrade = b"GET /v1/models HTTP/1.1\r\nHost: x\r\n" + H2C_UPGRADE + auth + b"\r\n"
+    second = (
+        b"GET /v1/models/gpt-4o-mini HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + b"\r\n"
+    )
+    received = b""
+    with connect(server) as sock:
+        sock.sendall(upgrade + second)
+        while chunk_ := sock.recv(65536):
+            received += chunk_
+    heads = re.findall(rb"HTTP/1\.1 (\d{3}) ", received)
+    assert heads == [b"200", b"200"], received[:300]
+    assert b'"object":"list"' in received
+    assert received.rstrip().endswith(b"}")
+    last_body = received.rsplit(b"\r\n\r\n", 1)[1]
+    assert json.loads(last_body)["id"] == "gpt-4o-mini"
 
 
 def test_crlf_in_values_that_reach_the_response(http: httpx.Client) -> None:

@@ -9,6 +9,9 @@ A parser error can also arrive while the app is still answering an earlier reque
 connection: a Content-Length shorter than the body leaves bytes that the parser reads as the
 next request. The refusal then waits until that response is complete, so the client gets the
 app's answer to what it sent, then the 400, then the close.
+
+mockair never switches protocols (the API has no WebSocket or h2c endpoint), so a request that
+asks to upgrade is served as the HTTP request it also is, body included (``UpgradeBody``).
 """
 
 from __future__ import annotations
@@ -40,12 +43,44 @@ def _refusal(state: ServerState) -> tuple[list[tuple[bytes, bytes]], bytes]:
 def envelope_protocol(state: ServerState) -> type[Any]:
     """The uvicorn protocol class for this server: httptools when installed, else h11."""
     try:
+        import httptools
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:  # uvicorn without its [standard] extras
         return _h11_protocol(state)
 
     class EnvelopeHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
         _deferred_refusal = False
+        _upgrade_body: UpgradeBody | None = None
+
+        def data_received(self, data: bytes) -> None:
+            # uvicorn's own, plus the body of an Upgrade request (see UpgradeBody).
+            if self._upgrade_body is not None:
+                self._upgrade_body.feed(data)
+                return
+            self._unset_keepalive_if_required()
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.send_400_response("Invalid HTTP request received.")
+            except httptools.HttpParserUpgrade as upgrade:
+                # Never upgraded (ws="none"): what follows the head is this request's body,
+                # or the next pipelined request, for the parser that httptools has resumed.
+                rest = data[upgrade.args[0] :]
+                if rest:
+                    self.data_received(rest)
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            if self.parser.should_upgrade():
+                framing = declared_body(self.headers)
+                if framing is not None:
+                    self._upgrade_body = UpgradeBody(self, framing)
+                    self.cycle.keep_alive = False  # pipelined bytes after it are not parsed
+
+        def on_message_complete(self) -> None:
+            if self._upgrade_body is not None and not self._upgrade_body.done:
+                return  # httptools skipped the body; UpgradeBody completes the message
+            super().on_message_complete()
 
         def send_400_response(self, msg: str) -> None:
             cycle = self.cycle
@@ -69,9 +104,6 @@ def envelope_protocol(state: ServerState) -> type[Any]:
             self.transport.write(b"".join([*head, b"\r\n", body]))
             self.transport.close()
 
-        def _unsupported_upgrade_warning(self) -> None:
-            pass  # an upgrade request is served as plain HTTP, which is not worth a warning
-
         def on_response_complete(self) -> None:
             if self._deferred_refusal and not self.transport.is_closing():
                 self.server_state.total_requests += 1
@@ -82,13 +114,62 @@ def envelope_protocol(state: ServerState) -> type[Any]:
     return EnvelopeHttpToolsProtocol
 
 
+def declared_body(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The framing header of a request that declares a body, else None."""
+    for name, value in headers:
+        if name == b"transfer-encoding" and b"chunked" in value.lower():
+            return b"Transfer-Encoding: chunked"
+        if name == b"content-length" and value.strip() not in (b"", b"0"):
+            return b"Content-Length: " + value.strip()
+    return None
+
+
+class UpgradeBody:
+    """The body of a request with ``Connection: Upgrade``, read for the protocol.
+
+    httptools skips the body of any request that asks to upgrade: it completes the message
+    after the head and hands back the rest as the new protocol's bytes. mockair never
+    upgrades, so those bytes are the body (curl's ``--http2`` on an ``http://`` URL sends
+    ``Upgrade: h2c`` on a POST). A second parser, primed with a head carrying the request's
+    own framing header, decodes them, Content-Length or chunked, into the protocol's
+    ``on_body`` and ``on_message_complete``.
+    """
+
+    def __init__(self, protocol: Any, framing: bytes) -> None:
+        import httptools
+
+        self.protocol = protocol
+        self.done = False
+        self._errors = httptools.HttpParserError
+        self._parser = httptools.HttpRequestParser(self)
+        self._parser.feed_data(b"POST / HTTP/1.1\r\n" + framing + b"\r\n\r\n")
+
+    def feed(self, data: bytes) -> None:
+        if self.done:
+            return  # the connection closes after this response: nothing more is read
+        try:
+            self._parser.feed_data(data)
+        except self._errors:
+            if not self.done:
+                self.protocol.send_400_response("Invalid HTTP request received.")
+
+    def on_body(self, body: bytes) -> None:
+        if not self.done:
+            self.protocol.on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.done:
+            self.done = True
+            self.protocol.on_message_complete()
+
+
 def _h11_protocol(state: ServerState) -> type[Any]:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class EnvelopeH11Protocol(H11Protocol):  # type: ignore[misc]
         def _unsupported_upgrade_warning(self) -> None:
-            pass  # as in the httptools protocol above
+            pass  # an upgrade request is served as plain HTTP, which is not worth a warning
 
         def send_400_response(self, msg: str) -> None:
             headers, body = _refusal(state)
