@@ -228,12 +228,19 @@ class ApiCall:
         return 0.0 if self.principal is None or self.principal.anonymous else cents
 
     def base_url(self) -> str:
-        """Scheme and Host of this request, for absolute media URLs (CONTRACT §3.6.5)."""
-        host = self.ctx.headers.get("host")
+        """Scheme and Host of this request, for absolute media URLs (CONTRACT §3.6.5).
+
+        Behind a TLS-terminating proxy, ``X-Forwarded-Proto`` names the scheme the client
+        used (as uvicorn's proxy middleware did for local clients; here for any client, since
+        it only shapes the URLs handed back to that client)."""
+        headers = self.ctx.headers
+        scheme = headers.get("x-forwarded-proto", "").strip().lower()
+        if scheme not in ("http", "https"):
+            scheme = self.request.scope.get("scheme", "http")
+        host = headers.get("host")
         if host:  # what Starlette's request.url would say, without building the whole URL
-            return f"{self.request.scope.get('scheme', 'http')}://{host}"
-        url = self.request.url
-        return f"{url.scheme}://{url.netloc}"
+            return f"{scheme}://{host}"
+        return f"{scheme}://{self.request.url.netloc}"
 
 
 Handler = Callable[[ApiCall], Awaitable[Response]]

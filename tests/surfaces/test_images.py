@@ -319,6 +319,25 @@ def test_media_url_follows_the_host_header(client: httpx.Client) -> None:
     assert url == f"http://images.example.test:9999/media/img_{hex24(KEY, 'img_', 1)}.png"
 
 
+@pytest.mark.parametrize(
+    ("forwarded", "scheme"),
+    [("https", "https"), ("HTTPS", "https"), ("http", "http"), ("gopher", "http"), ("", "http")],
+)
+def test_media_url_follows_x_forwarded_proto(
+    client: httpx.Client, forwarded: str, scheme: str
+) -> None:
+    # Behind a TLS-terminating proxy the URL handed back must use the client's scheme; any
+    # other value is ignored. Both transports agree (uvicorn's proxy middleware is off).
+    response = post(
+        client,
+        {"model": MODEL, "prompt": "proxied", "size": "64x64"},
+        headers={**AUTH, "host": "proxy.example.test", "x-forwarded-proto": forwarded},
+    )
+    assert response.status_code == 200, response.text
+    url = response.json()["data"][0]["url"]
+    assert url == f"{scheme}://proxy.example.test/media/img_{hex24(KEY, 'img_', 1)}.png"
+
+
 def test_media_get_serves_the_png_with_media_headers(client: httpx.Client) -> None:
     url = generate(client, prompt="headers", size="96x64")["data"][0]["url"]
     response = client.get(url)
