@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, **options: Any) -> MockAirApp:
     routes = all_routes()
     app = MockAirApp(routes=routes)
     # Routes are found by dictionary first; no slash redirects either way (CONTRACT §1.1).
-    app.pipeline = Pipeline(state, RouteTable(routes))
+    app.pipeline = Pipeline(state, RouteTable(routes), app)
     app.state.mockair = state
     app.state.routes = routes
     return app

@@ -78,7 +78,8 @@ class MockAir:
         self._socket = bind_socket(self.settings.host, self.settings.port)
         self._port = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            self.app,
+            # The pipeline is the whole stack under the Starlette app (see Pipeline).
+            self.app.pipeline,
             host=self.settings.host,
             port=self._port,
             log_level=self.settings.log_level,

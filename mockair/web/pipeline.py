@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import traceback
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -104,15 +105,21 @@ class Capture:
 
 
 class Pipeline:
-    def __init__(self, state: ServerState, routes: RouteTable) -> None:
+    """The ASGI app that uvicorn serves: the Starlette app around it (for ``TestClient``,
+    ``app.state`` and ``app.routes``) only sets ``scope["app"]`` and calls it, and that one
+    extra coroutine frame was 1.2 us of every request (in-process)."""
+
+    def __init__(self, state: ServerState, routes: RouteTable, app: Any = None) -> None:
         self.state = state
         self.routes = routes
+        self.app = app  # what scope["app"] names, as Starlette would set it
         self.http_date = HttpDate()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await _not_http(scope, receive, send)
             return
+        scope["app"] = self.app
         state = self.state
         started = time.perf_counter()
         # One pass over the raw headers; every later step reads this dict.
