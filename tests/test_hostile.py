@@ -1292,6 +1292,18 @@ def test_requests_the_parser_refuses_get_the_envelope(parser_server: MockAir, ra
     assert_healthy(parser_server, "sk-air-parser")
 
 
+def test_an_upgrade_request_with_a_body_is_answered_by_both_parsers(parser_server: MockAir) -> None:
+    # h11 reads an Upgrade request's body as any other; httptools needs UpgradeBody.
+    body = json.dumps(_chat(max_tokens=5)).encode()
+    framing = b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    with connect(parser_server) as sock:
+        sock.sendall(_chat_head("sk-air-parser-upgrade", framing) + body)
+        response = read_response(sock)
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["object"] == "chat.completion"
+    assert_healthy(parser_server, "sk-air-parser-upgrade")
+
+
 def test_overlong_request_line_gets_the_envelope(parser_server: MockAir) -> None:
     raw = b"GET /v1/models?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     try:
