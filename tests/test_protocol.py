@@ -36,18 +36,25 @@ STREAM = (
 
 
 class RecordingTransport:
-    def __init__(self) -> None:
+    """Records every write; passes it on to ``inner`` (a live socket's transport) if given."""
+
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner
         self.writes: list[bytes] = []
         self.closed = False
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
+        if self.inner is not None:
+            self.inner.write(data)
 
     def close(self) -> None:
         self.closed = True
+        if self.inner is not None:
+            self.inner.close()
 
     def is_closing(self) -> bool:
-        return self.closed
+        return self.closed if self.inner is None else bool(self.inner.is_closing())
 
     def pause_reading(self) -> None:
         pass
@@ -221,22 +228,10 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     seen: list[bytes] = []
     original = HeadWithBody.__init__
 
-    class Recorder:
-        def __init__(self, transport: Any) -> None:
-            self.transport = transport
-
-        def write(self, data: bytes) -> None:
-            seen.append(data)
-            self.transport.write(data)
-
-        def close(self) -> None:
-            self.transport.close()
-
-        def is_closing(self) -> bool:
-            return bool(self.transport.is_closing())
-
     def recording(self: HeadWithBody, transport: Any, cycle: Any) -> None:
-        original(self, Recorder(transport), cycle)
+        recorder = RecordingTransport(transport)
+        recorder.writes = seen
+        original(self, recorder, cycle)
 
     monkeypatch.setattr(HeadWithBody, "__init__", recording)
     return seen
